@@ -1,0 +1,183 @@
+// Flags + env → one frozen, validated Config. Every problem is reported at once.
+import { isIP } from 'node:net';
+import { RUN_FLAGS, LOG_LEVELS, envNameOf, type FlagSpec } from './flags.js';
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type UpstreamCheck =
+  | { readonly kind: 'tcp' }
+  | { readonly kind: 'http' | 'ws'; readonly path: string };
+
+export interface Config {
+  readonly listen: Address;
+  readonly upstream: Address;
+  readonly adminListen: Address;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly trustedProxies: readonly string[];
+  readonly acceptRate: number;
+  readonly acceptBurst: number;
+  readonly rejectWith: 'http' | 'close';
+  readonly retryAfterMs: number;
+  readonly unreadyAtCapacity: boolean;
+  readonly idleTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxHeaderSize: number;
+  readonly maxPendingHandshakes: number;
+  readonly drainDelayMs: number;
+  readonly drainSpreadMs: number;
+  readonly closeTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly boundaryGraceMs: number;
+  readonly drainToken: string;
+  readonly upstreamCheck: UpstreamCheck;
+}
+
+export type RawValues = Readonly<Record<string, string | boolean | undefined>>;
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
+
+const MAX_SECONDS = 7 * 24 * 3600;
+
+/** `drain-timeout` (seconds) → `drainTimeoutMs`; `max-connections` → `maxConnections`. */
+export function configKeyOf(spec: FlagSpec): string {
+  const camel = spec.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return spec.kind === 'seconds' ? camel + 'Ms' : camel;
+}
+
+export function parseAddress(raw: string): Address | undefined {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s]*):)?(\d{1,5})$/.exec(raw.trim());
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  let host = match[1] ?? '';
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  if (host === '') host = '0.0.0.0';
+  if (host.includes(':') && isIP(host) !== 6) return undefined;
+  return { host, port };
+}
+
+function parseUpstream(raw: string): Address | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (!['http:', 'ws:'].includes(url.protocol) || url.hostname === '') return undefined;
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username) return undefined;
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { host, port: url.port === '' ? 80 : Number(url.port) };
+}
+
+function parseCidr(raw: string): boolean {
+  const [address, prefix, extra] = raw.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+function parseCheck(raw: string): UpstreamCheck | undefined {
+  if (raw === 'tcp') return { kind: 'tcp' };
+  const match = /^(http|ws):(\/\S*)$/.exec(raw);
+  return match ? { kind: match[1] as 'http' | 'ws', path: match[2]! } : undefined;
+}
+
+/** Parses one flag value; shared by the CLI, env vars and the injector's annotations. */
+export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
+  const bad = (expected: string): Parsed => ({
+    ok: false,
+    problem: `--${spec.name}: ${JSON.stringify(String(raw))} is not ${expected}`,
+  });
+  if (spec.kind === 'boolean') {
+    if (typeof raw === 'boolean') return { ok: true, value: raw };
+    if (/^(true|1|yes)$/i.test(raw)) return { ok: true, value: true };
+    if (/^(false|0|no)$/i.test(raw)) return { ok: true, value: false };
+    return bad('a boolean (true or false)');
+  }
+  const text = String(raw).trim();
+  switch (spec.kind) {
+    case 'address': {
+      const address = parseAddress(text);
+      return address ? { ok: true, value: address } : bad('an address like 0.0.0.0:8080, :8080 or [::]:8080');
+    }
+    case 'url': {
+      const address = parseUpstream(text);
+      return address ? { ok: true, value: address } : bad('an upstream URL like http://127.0.0.1:3000 (http or ws, no path)');
+    }
+    case 'count': {
+      const n = Number(text);
+      return /^\d+$/.test(text) && Number.isSafeInteger(n) ? { ok: true, value: n } : bad('a non-negative integer');
+    }
+    case 'rate': {
+      const n = Number(text);
+      return /^\d+(\.\d+)?$/.test(text) && Number.isFinite(n) ? { ok: true, value: n } : bad('a non-negative number');
+    }
+    case 'seconds': {
+      const n = Number(text);
+      return /^\d+(\.\d+)?$/.test(text) && n <= MAX_SECONDS
+        ? { ok: true, value: Math.round(n * 1000) }
+        : bad(`a duration in seconds (decimals allowed, at most ${MAX_SECONDS})`);
+    }
+    case 'enum':
+      return spec.choices?.includes(text) ? { ok: true, value: text } : bad(`one of ${spec.choices?.join(', ')}`);
+    case 'cidrs': {
+      const list = text === '' ? [] : text.split(',').map((item) => item.trim());
+      const wrong = list.filter((item) => !parseCidr(item));
+      return wrong.length === 0 ? { ok: true, value: Object.freeze(list) } : bad('a comma-separated list of CIDRs like 10.0.0.0/8');
+    }
+    case 'check': {
+      const check = parseCheck(text);
+      return check ? { ok: true, value: Object.freeze(check) } : bad('tcp, http:/path or ws:/path');
+    }
+    case 'string':
+      return { ok: true, value: String(raw) };
+  }
+}
+
+/** Flag values win over env vars, env vars over defaults. */
+export function loadConfig(values: RawValues, env: NodeJS.ProcessEnv): ConfigResult {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const spec of RUN_FLAGS) {
+    const fromFlag = values[spec.name];
+    const fromEnv = env[envNameOf(spec.name)];
+    const raw = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.default);
+    const parsed = parseFlagValue(spec, raw);
+    if (parsed.ok) config[configKeyOf(spec)] = parsed.value;
+    else problems.push(fromFlag === undefined && fromEnv ? `${envNameOf(spec.name)} (${parsed.problem})` : parsed.problem);
+  }
+  if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: Object.freeze(config) as unknown as Config };
+}
+
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const sameHost = config.listen.host === config.adminListen.host || [config.listen.host, config.adminListen.host].includes('0.0.0.0');
+  if (config.listen.port !== 0 && config.listen.port === config.adminListen.port && sameHost) {
+    problems.push(`--listen and --admin-listen must not share port ${config.listen.port}`);
+  }
+  if (config.drainTimeoutMs <= config.drainDelayMs) {
+    problems.push('--drain-timeout must be longer than --drain-delay (the deadline counts from the trigger)');
+  }
+  if (config.acceptBurst > 0 && config.acceptRate === 0) {
+    problems.push('--accept-burst needs --accept-rate');
+  }
+  return problems;
+}
+
+/** The built-in defaults, for tests and tools that need a Config without a CLI. */
+export function defaultConfig(): Config {
+  const result = loadConfig({}, {});
+  if (!result.ok) throw new Error(`built-in defaults are invalid: ${result.problems.join('; ')}`);
+  return result.config;
+}

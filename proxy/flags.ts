@@ -1,0 +1,63 @@
+// The `run` flags: one table that drives parsing, env vars, validation, --help,
+// the injector's per-pod annotations and the admin /status config summary.
+
+export type FlagKind =
+  | 'address' // host:port, :port or port
+  | 'url' // http:// or ws:// upstream
+  | 'count' // non-negative integer
+  | 'rate' // non-negative decimal
+  | 'seconds' // non-negative decimal seconds, stored as milliseconds
+  | 'boolean'
+  | 'enum'
+  | 'cidrs' // comma-separated CIDR list
+  | 'check' // tcp | http:/path | ws:/path
+  | 'string';
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly kind: FlagKind;
+  readonly default: string;
+  readonly help: string;
+  readonly choices?: readonly string[];
+  /** Secrets are never echoed in /status or logs. */
+  readonly secret?: boolean;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const RUN_FLAGS: readonly FlagSpec[] = [
+  { name: 'listen', kind: 'address', default: '0.0.0.0:8080', help: 'data listener (clients connect here)' },
+  { name: 'upstream', kind: 'url', default: 'http://127.0.0.1:3000', help: 'the app behind the sidecar' },
+  { name: 'admin-listen', kind: 'address', default: '0.0.0.0:9090', help: 'admin listener: health, metrics, status, drain' },
+  { name: 'log-level', kind: 'enum', default: 'info', choices: LOG_LEVELS, help: 'pino log level' },
+  { name: 'max-connections', kind: 'count', default: '10000', help: 'cap on concurrent WebSocket connections (0 = unlimited)' },
+  { name: 'max-connections-per-ip', kind: 'count', default: '0', help: 'cap per client IP (0 = unlimited)' },
+  { name: 'trusted-proxies', kind: 'cidrs', default: '', help: 'CIDRs whose X-Forwarded-For is believed' },
+  { name: 'accept-rate', kind: 'rate', default: '0', help: 'new WebSocket connections per second (0 = unlimited)' },
+  { name: 'accept-burst', kind: 'count', default: '0', help: 'token bucket size for --accept-rate (0 = max(1, rate))' },
+  { name: 'reject-with', kind: 'enum', default: 'http', choices: ['http', 'close'], help: 'reject upgrades with HTTP 503/429 or a handshake + close 1013' },
+  { name: 'retry-after', kind: 'seconds', default: '5', help: 'reconnect hint for rejected clients' },
+  { name: 'unready-at-capacity', kind: 'boolean', default: 'false', help: 'fail /readyz at the cap, recover below 90%' },
+  { name: 'idle-timeout', kind: 'seconds', default: '0', help: 'close connections with no frames either way (0 = off)' },
+  { name: 'ping-interval', kind: 'seconds', default: '0', help: 'ping clients; close those that miss two pongs (0 = off)' },
+  { name: 'handshake-timeout', kind: 'seconds', default: '10', help: 'time allowed for an upgrade request and the app\'s answer' },
+  { name: 'connect-timeout', kind: 'seconds', default: '5', help: 'time allowed to connect to the app' },
+  { name: 'max-header-size', kind: 'count', default: '16384', help: 'largest request header block in bytes' },
+  { name: 'max-pending-handshakes', kind: 'count', default: '1000', help: 'cap on upgrades waiting for the app (0 = unlimited)' },
+  { name: 'drain-delay', kind: 'seconds', default: '0', help: 'keep accepting during endpoint propagation before draining' },
+  { name: 'drain-spread', kind: 'seconds', default: '10', help: 'window over which connections are closed' },
+  { name: 'close-timeout', kind: 'seconds', default: '5', help: 'time allowed for each close handshake' },
+  { name: 'drain-timeout', kind: 'seconds', default: '25', help: 'deadline from the drain trigger; the rest is destroyed' },
+  { name: 'boundary-grace', kind: 'seconds', default: '1', help: 'wait this long for a message boundary before closing at a frame boundary' },
+  { name: 'drain-token', kind: 'string', default: '', secret: true, help: 'bearer token for /drain (unset = loopback callers only)' },
+  { name: 'upstream-check', kind: 'check', default: 'tcp', help: 'readiness check of the app: tcp, http:/path or ws:/path' },
+];
+
+/** `--max-connections` ↔ `WS_SIDECAR_MAX_CONNECTIONS`. */
+export function envNameOf(flag: string): string {
+  return 'WS_SIDECAR_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+export function findRunFlag(name: string): FlagSpec | undefined {
+  return RUN_FLAGS.find((flag) => flag.name === name);
+}

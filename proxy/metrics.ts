@@ -1,0 +1,140 @@
+// Every metric of the design in one place, on a Registry of our own.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const CONNECTION_OUTCOMES = [
+  'accepted',
+  'rejected_capacity',
+  'rejected_client_limit',
+  'rejected_rate',
+  'rejected_draining',
+  'upstream_failed',
+] as const;
+export type ConnectionOutcome = (typeof CONNECTION_OUTCOMES)[number];
+
+export const INITIATORS = ['client', 'upstream', 'sidecar'] as const;
+export type Initiator = (typeof INITIATORS)[number];
+export const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** Messages and payload bytes per direction. */
+export interface TrafficCounts {
+  messagesToUpstream: number;
+  bytesToUpstream: number;
+  messagesToClient: number;
+  bytesToClient: number;
+}
+
+/** Live values read at scrape time, so gauges and traffic counters never drift from the truth. */
+export interface MetricSources {
+  activeConnections(): number;
+  draining(): boolean;
+  upstreamUp(): boolean;
+  /** Totals since start, live tunnels included. */
+  traffic(): TrafficCounts;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connectionsTotal: Counter<'outcome'>;
+  readonly connectionDuration: Histogram;
+  readonly messagesTotal: Counter<'direction'>;
+  readonly bytesTotal: Counter<'direction'>;
+  readonly closesTotal: Counter<'initiator' | 'code'>;
+  readonly upgradeDuration: Histogram;
+  readonly httpRequestsTotal: Counter<'code_class'>;
+
+  constructor(maxConnections: number, sources: MetricSources) {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'ws_sidecar_connections_active',
+      help: 'WebSocket connections open through the sidecar',
+      registers,
+      collect() {
+        this.set(sources.activeConnections());
+      },
+    });
+    new Gauge({ name: 'ws_sidecar_connections_max', help: 'Configured connection cap (0 = unlimited)', registers }).set(maxConnections);
+    this.connectionsTotal = new Counter({
+      name: 'ws_sidecar_connections_total',
+      help: 'WebSocket upgrade requests by admission outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.connectionDuration = new Histogram({
+      name: 'ws_sidecar_connection_duration_seconds',
+      help: 'Lifetime of proxied WebSocket connections',
+      // WebSockets live from seconds to a day.
+      buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400],
+      registers,
+    });
+    // The frame scanners count; a scrape reads their totals (no per-frame metric calls).
+    this.messagesTotal = new Counter({
+      name: 'ws_sidecar_messages_total',
+      help: 'Complete WebSocket data messages forwarded',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const traffic = sources.traffic();
+        this.reset();
+        this.inc({ direction: 'client_to_upstream' }, traffic.messagesToUpstream);
+        this.inc({ direction: 'upstream_to_client' }, traffic.messagesToClient);
+      },
+    });
+    this.bytesTotal = new Counter({
+      name: 'ws_sidecar_bytes_total',
+      help: 'WebSocket data payload bytes forwarded (as on the wire, after any compression)',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const traffic = sources.traffic();
+        this.reset();
+        this.inc({ direction: 'client_to_upstream' }, traffic.bytesToUpstream);
+        this.inc({ direction: 'upstream_to_client' }, traffic.bytesToClient);
+      },
+    });
+    this.closesTotal = new Counter({ name: 'ws_sidecar_closes_total', help: 'Closed WebSocket connections by who closed first and the close code', labelNames: ['initiator', 'code'], registers });
+    this.upgradeDuration = new Histogram({
+      name: 'ws_sidecar_upgrade_duration_seconds',
+      help: 'Time from the upgrade request to the app\'s 101',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    new Gauge({
+      name: 'ws_sidecar_draining',
+      help: '1 while the sidecar drains',
+      registers,
+      collect() {
+        this.set(sources.draining() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ws_sidecar_upstream_up',
+      help: '1 when the last upstream check succeeded',
+      registers,
+      collect() {
+        this.set(sources.upstreamUp() ? 1 : 0);
+      },
+    });
+    this.httpRequestsTotal = new Counter({ name: 'ws_sidecar_http_requests_total', help: 'Plain HTTP requests forwarded, by status class', labelNames: ['code_class'], registers });
+    // Known label values start at 0, so rates work from the first scrape.
+    for (const outcome of CONNECTION_OUTCOMES) this.connectionsTotal.inc({ outcome }, 0);
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  countHttpResponse(statusCode: number): void {
+    const index = Math.floor(statusCode / 100) - 1;
+    this.httpRequestsTotal.inc({ code_class: CODE_CLASSES[index] ?? '5xx' });
+  }
+
+  /** Close codes are a closed set: anything outside the registered ranges is bucketed. */
+  countClose(initiator: Initiator, code: number): void {
+    this.closesTotal.inc({ initiator, code: closeCodeLabel(code) });
+  }
+}
+
+/** 1000–1015 as themselves; registered (3000–3999) and private (4000–4999) codes as ranges. */
+export function closeCodeLabel(code: number): string {
+  if (code >= 1000 && code <= 1015) return String(code);
+  if (code >= 3000 && code <= 3999) return '3xxx';
+  if (code >= 4000 && code <= 4999) return '4xxx';
+  return 'other';
+}

@@ -1,0 +1,157 @@
+// One direction of a tunnel: source socket → sink socket, with a frame scanner
+// that knows where frames and messages end, so a control frame can be injected
+// between two frames without corrupting the stream.
+import type { Socket } from 'node:net';
+import { Boundary, FrameScanner, OPCODE_CLOSE, OPCODE_PONG, ScanEvent, type FrameError } from './frame-scanner.js';
+
+export interface PumpOwner {
+  /** The source sent a close frame with this code. */
+  onCloseFrame(pump: Pump, code: number): void;
+  /** The source sent protocol garbage; nothing of it was forwarded when `error.atFrameStart`. */
+  onProtocolError(pump: Pump, error: FrameError): void;
+  /** Called for every chunk: liveness for idle and dead-peer detection. */
+  onActivity(pump: Pump): void;
+}
+
+export class Pump {
+  readonly scanner: FrameScanner;
+  /** Set once this pump has written its injected frame: nothing more goes to the sink. */
+  sealed = false;
+  /** The source has sent its close frame. */
+  sourceClosed = false;
+  /** Pongs from the source are dropped (they answer the sidecar's own pings). */
+  pongsConsumed = 0;
+  private pending: Buffer | undefined;
+  private droppingControl = false;
+  private consumingPongs = false;
+
+  constructor(
+    readonly source: Socket,
+    readonly sink: Socket,
+    sourceIsClient: boolean,
+    private readonly owner: PumpOwner,
+  ) {
+    this.scanner = new FrameScanner(sourceIsClient);
+    source.on('data', this.onData);
+    sink.on('drain', this.onDrain);
+  }
+
+  /** Consume pongs instead of forwarding them (for the sidecar's keep-alive pings). */
+  consumePongs(): void {
+    this.consumingPongs = true;
+    this.scanner.stopBeforeControl = true;
+  }
+
+  /**
+   * Writes `frame` to the sink at the next boundary of the kind given (now if
+   * the stream is there already) and then stops forwarding. Returns true if
+   * written at once.
+   */
+  injectAndSeal(frame: Buffer, boundary: Boundary): boolean {
+    if (this.sealed) return false;
+    this.pending = frame;
+    this.scanner.wantBoundary = boundary;
+    this.scanner.stopBeforeControl = true;
+    const ready = boundary === Boundary.Message ? this.scanner.atMessageBoundary : this.scanner.atFrameBoundary;
+    if (ready) this.flushPending();
+    return this.sealed;
+  }
+
+  /** After a grace period, a frame boundary will do. */
+  relaxToFrameBoundary(): void {
+    if (this.sealed || this.pending === undefined) return;
+    this.scanner.wantBoundary = Boundary.Frame;
+    if (this.scanner.atFrameBoundary) this.flushPending();
+  }
+
+  /** Writes a frame between two frames if the stream is there now (e.g. a ping); false otherwise. */
+  writeAtFrameBoundary(frame: Buffer): boolean {
+    if (this.sealed || !this.scanner.atFrameBoundary || !this.sink.writable) return false;
+    this.sink.write(frame);
+    return true;
+  }
+
+  /** Writes a frame now (the caller knows the stream is at a frame boundary) and stops forwarding. */
+  writeAndSeal(frame: Buffer): void {
+    if (this.sealed) return;
+    this.sealed = true;
+    this.pending = undefined;
+    if (this.sink.writable) this.sink.write(frame);
+  }
+
+  get hasPending(): boolean {
+    return this.pending !== undefined;
+  }
+
+  private readonly onDrain = (): void => {
+    this.source.resume();
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.owner.onActivity(this);
+    const scanner = this.scanner;
+    let from = 0; // first byte not yet forwarded or dropped
+    let pos = 0;
+    for (;;) {
+      const stop = scanner.scan(chunk, pos);
+      const event = scanner.event;
+      if (event === ScanEvent.None) break;
+      if (event === ScanEvent.Error) {
+        this.forward(chunk, from, stop);
+        if (!this.sealed) this.owner.onProtocolError(this, scanner.error!);
+        return;
+      }
+      if (event === ScanEvent.ControlStart) {
+        if (this.pending !== undefined && scanner.lastOpcode === OPCODE_CLOSE) {
+          // Our close goes first; the source's own close (often its reply to ours) is consumed.
+          this.forward(chunk, from, stop);
+          from = stop;
+          this.flushPending();
+        } else if (this.consumingPongs && scanner.lastOpcode === OPCODE_PONG) {
+          this.forward(chunk, from, stop);
+          from = stop;
+          this.droppingControl = true;
+        }
+      } else if (event === ScanEvent.ControlEnd) {
+        if (this.droppingControl) {
+          this.droppingControl = false;
+          this.pongsConsumed++;
+          from = stop;
+        }
+        if (scanner.lastOpcode === OPCODE_CLOSE && !this.sourceClosed) {
+          this.sourceClosed = true;
+          this.forward(chunk, from, stop);
+          from = stop;
+          this.owner.onCloseFrame(this, scanner.closeCode);
+        }
+      }
+      if (this.pending !== undefined && this.boundaryReached()) {
+        this.forward(chunk, from, stop);
+        from = stop;
+        this.flushPending();
+      }
+      pos = stop;
+    }
+    this.forward(chunk, from, chunk.length);
+  };
+
+  private boundaryReached(): boolean {
+    const want = this.scanner.wantBoundary;
+    return want === Boundary.Message ? this.scanner.atMessageBoundary : this.scanner.atFrameBoundary;
+  }
+
+  private flushPending(): void {
+    const frame = this.pending!;
+    this.pending = undefined;
+    this.scanner.wantBoundary = Boundary.None;
+    if (this.sink.writable) this.sink.write(frame);
+    this.sealed = true;
+  }
+
+  /** Sends bytes [from, to) to the sink unless sealed; pauses the source on backpressure. */
+  private forward(chunk: Buffer, from: number, to: number): void {
+    if (this.sealed || from >= to || !this.sink.writable) return;
+    const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
+    if (!this.sink.write(piece)) this.source.pause();
+  }
+}

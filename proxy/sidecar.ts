@@ -1,0 +1,103 @@
+// A running sidecar: data listener, admin listener, registry, drain and metrics wired together.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminServer } from './admin-server.js';
+import { Admission } from './admission.js';
+import type { Address, Config } from './config.js';
+import { Drain } from './drain.js';
+import { createHttpForwarder } from './http-forward.js';
+import { createDataServer } from './listener.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { TunnelRegistry } from './registry.js';
+import { TrafficTotals } from './traffic.js';
+import { UpgradeHandler } from './upgrade-handler.js';
+import { UpstreamProbe } from './upstream-check.js';
+
+export interface RunningSidecar {
+  readonly config: Config;
+  readonly dataAddress: AddressInfo;
+  readonly adminAddress: AddressInfo;
+  readonly registry: TunnelRegistry;
+  readonly drain: Drain;
+  readonly metrics: Metrics;
+  /** Stops listening and destroys whatever is still open. */
+  close(): Promise<void>;
+}
+
+export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
+  const registry = new TunnelRegistry();
+  const drain = new Drain(config, registry, logger);
+  const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
+  const traffic = new TrafficTotals(registry);
+  const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
+  const metrics = new Metrics(config.maxConnections, {
+    activeConnections: () => registry.size,
+    draining: () => drain.isDraining,
+    upstreamUp: () => probe.up,
+    traffic: () => traffic.read(),
+  });
+  registry.onClosed((tunnel) => {
+    metrics.connectionDuration.observe((Date.now() - tunnel.openedAtMs) / 1000);
+    metrics.countClose(tunnel.closeInitiator ?? 'client', tunnel.closeCode ?? 1006);
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ initiator: tunnel.closeInitiator, code: tunnel.closeCode, active: registry.size }, 'connection closed');
+    }
+  });
+
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger);
+  upgrades.onTunnelOpened(drain.onTunnelOpened);
+  const forwardHttp = createHttpForwarder(
+    {
+      upstream: config.upstream,
+      connectTimeoutMs: config.connectTimeoutMs,
+      closeConnections: () => drain.isDraining,
+      onResponse: (statusCode) => metrics.countHttpResponse(statusCode),
+    },
+    logger,
+  );
+  const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const adminServer = createAdminServer({ metrics, drain, probe, drainToken: config.drainToken, notReadyReasons: () => [], logger });
+
+  const dataAddress = await listen(dataServer, config.listen);
+  let adminAddress: AddressInfo;
+  try {
+    adminAddress = await listen(adminServer, config.adminListen);
+  } catch (err) {
+    dataServer.close();
+    throw err;
+  }
+  logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
+  logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
+
+  return {
+    config,
+    dataAddress,
+    adminAddress,
+    registry,
+    drain,
+    metrics,
+    async close() {
+      for (const tunnel of registry.list()) tunnel.destroy();
+      forwardHttp.close();
+      await Promise.all([closeServer(dataServer), closeServer(adminServer)]);
+    },
+  };
+}
+
+function listen(server: Server, address: Address): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,166 @@
+// One proxied WebSocket connection after the app's 101: two pumps, the close
+// handshake, and a symmetric teardown (one side ending ends the other).
+import type { Socket } from 'node:net';
+import { Boundary, type FrameError } from './frame-scanner.js';
+import { buildCloseFrame, CloseCode, hintReason, reconnectDelayMs } from './frames.js';
+import { Pump, type PumpOwner } from './pump.js';
+
+export type CloseInitiator = 'client' | 'upstream' | 'sidecar';
+
+/** Close code recorded when a connection ended without any close frame. */
+export const CLOSE_ABNORMAL = 1006;
+
+export interface TunnelOptions {
+  readonly closeTimeoutMs: number;
+  readonly boundaryGraceMs: number;
+  /** Base of the `delay_ms` hint sent with an "upstream lost" close. */
+  readonly retryAfterMs: number;
+}
+
+export interface TunnelObserver {
+  onTunnelClosed(tunnel: Tunnel): void;
+}
+
+export class Tunnel implements PumpOwner {
+  /** client → app */
+  readonly toApp: Pump;
+  /** app → client */
+  readonly toClient: Pump;
+  readonly openedAtMs = Date.now();
+  closeInitiator: CloseInitiator | undefined;
+  closeCode: number | undefined;
+  /** Set by `onActivity`; cleared by whoever checks for idleness. */
+  active = true;
+  private socketsOpen = 2;
+  private closing = false;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly client: Socket,
+    readonly upstream: Socket,
+    private readonly options: TunnelOptions,
+    private readonly observer: TunnelObserver,
+  ) {
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    this.toApp = new Pump(client, upstream, true, this);
+    this.toClient = new Pump(upstream, client, false, this);
+    client.on('end', () => this.onSourceEnded(this.toApp));
+    upstream.on('end', () => this.onSourceEnded(this.toClient));
+    client.on('close', this.onSocketClose);
+    upstream.on('close', this.onSocketClose);
+    // Errors end in 'close'; listening here keeps a peer's reset from crashing the process.
+    client.on('error', () => this.onSourceEnded(this.toApp));
+    upstream.on('error', () => this.onSourceEnded(this.toClient));
+  }
+
+  /** Bytes that arrived with the handshake are the first bytes of each stream. */
+  start(clientHead: Buffer, upstreamHead: Buffer): void {
+    if (clientHead.length > 0) this.client.unshift(clientHead);
+    if (upstreamHead.length > 0) this.upstream.unshift(upstreamHead);
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /**
+   * Sidecar-initiated close: `clientCode` to the client and `appCode` to the app,
+   * each at a message boundary if one comes within the grace, else at a frame
+   * boundary. A close handshake already under way is left to finish.
+   */
+  close(clientCode: number, clientReason: string, appCode: number, appReason: string): void {
+    if (this.closing || this.socketsOpen < 2) return;
+    this.beginClosing('sidecar', clientCode);
+    this.toClient.injectAndSeal(buildCloseFrame(clientCode, clientReason, false), Boundary.Message);
+    this.toApp.injectAndSeal(buildCloseFrame(appCode, appReason, true), Boundary.Message);
+    if (this.toClient.hasPending || this.toApp.hasPending) {
+      this.graceTimer = setTimeout(() => {
+        this.toClient.relaxToFrameBoundary();
+        this.toApp.relaxToFrameBoundary();
+      }, this.options.boundaryGraceMs);
+      this.graceTimer.unref();
+    }
+  }
+
+  /** Immediate teardown of both sockets. */
+  destroy(): void {
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  onActivity(): void {
+    this.active = true;
+  }
+
+  onCloseFrame(pump: Pump, code: number): void {
+    if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
+    // The peer answered a close we injected: its side of the handshake is done.
+    if (this.opposite(pump).sealed) pump.source.end();
+  }
+
+  onProtocolError(pump: Pump, error: FrameError): void {
+    this.beginClosing('sidecar', CloseCode.protocolError);
+    if (!error.atFrameStart) {
+      this.destroy();
+      return;
+    }
+    const reason = `protocol error: ${error.message}`;
+    // Nothing of the bad frame was forwarded: the receiver can still get a clean close.
+    pump.writeAndSeal(buildCloseFrame(CloseCode.protocolError, reason, pump === this.toApp));
+    pump.sink.end();
+    const back = this.opposite(pump);
+    if (back.writeAtFrameBoundary(buildCloseFrame(CloseCode.protocolError, reason, back === this.toApp))) {
+      back.sealed = true;
+      back.sink.end();
+    } else {
+      back.sink.resetAndDestroy();
+    }
+  }
+
+  private beginClosing(initiator: CloseInitiator, code: number): void {
+    this.closeInitiator ??= initiator;
+    this.closeCode ??= code;
+    if (this.closing) return;
+    this.closing = true;
+    this.closeTimer = setTimeout(() => this.destroy(), this.options.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+
+  /** `pump.source` is gone or half-closed: finish the other side politely if we can. */
+  private onSourceEnded(pump: Pump): void {
+    if (pump.sourceClosed || pump.sealed) {
+      // A close frame was exchanged (or we sent ours): plain TCP teardown follows.
+      pump.sink.end();
+      return;
+    }
+    this.beginClosing(pump === this.toApp ? 'client' : 'upstream', CLOSE_ABNORMAL);
+    const lostFrame =
+      pump === this.toApp
+        ? buildCloseFrame(CloseCode.goingAway, 'client gone', true)
+        : buildCloseFrame(CloseCode.badGateway, hintReason('upstream lost', reconnectDelayMs(this.options.retryAfterMs)), false);
+    if (pump.writeAtFrameBoundary(lostFrame)) {
+      pump.sealed = true;
+      pump.sink.end();
+    } else if (!pump.sink.destroyed) {
+      pump.sink.resetAndDestroy();
+    }
+    if (!pump.source.destroyed) pump.source.destroy();
+  }
+
+  private opposite(pump: Pump): Pump {
+    return pump === this.toApp ? this.toClient : this.toApp;
+  }
+
+  private readonly onSocketClose = (): void => {
+    if (--this.socketsOpen > 0) {
+      // One socket is gone without an 'end' (destroyed or reset): finish the other.
+      this.onSourceEnded(this.client.destroyed ? this.toApp : this.toClient);
+      return;
+    }
+    clearTimeout(this.graceTimer);
+    clearTimeout(this.closeTimer);
+    this.observer.onTunnelClosed(this);
+  };
+}

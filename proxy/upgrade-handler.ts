@@ -1,0 +1,73 @@
+// An upgrade request from admission to tunnel: decide, forward the handshake,
+// start the tunnel, and give the slot back whatever happens.
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Admission } from './admission.js';
+import type { Config } from './config.js';
+import { CloseCode } from './frames.js';
+import { forwardUpgrade } from './handshake.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { rejectUpgrade, writeHttpRejection } from './rejection.js';
+import type { TunnelRegistry } from './registry.js';
+import { Tunnel } from './tunnel.js';
+
+export type TunnelOpenedListener = (tunnel: Tunnel) => void;
+
+export class UpgradeHandler {
+  private readonly openedListeners: TunnelOpenedListener[] = [];
+
+  constructor(
+    private readonly config: Config,
+    private readonly admission: Admission,
+    private readonly registry: TunnelRegistry,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  onTunnelOpened(listener: TunnelOpenedListener): void {
+    this.openedListeners.push(listener);
+  }
+
+  readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
+    client.on('error', (err) => this.logger.debug({ err }, 'client socket error during handshake'));
+    if (!isWebSocketUpgrade(req)) {
+      writeHttpRejection(client, { status: 400, closeCode: CloseCode.protocolError, reason: 'only_websocket_upgrades', retryAfterMs: 0 }, 0);
+      return;
+    }
+    const decision = this.admission.decide(req);
+    if (!decision.admitted) {
+      this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
+      rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
+      return;
+    }
+    forwardUpgrade(req, client, this.config, (outcome) => {
+      if (outcome.kind !== 'upgraded') {
+        decision.release();
+        if (outcome.kind === 'failed') {
+          this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
+          this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
+          const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
+          rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+        } else if (outcome.kind === 'refused') {
+          this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
+        }
+        return;
+      }
+      this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
+      this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
+      const tunnel = new Tunnel(client, outcome.upstream, this.config, this.registry);
+      this.registry.add(tunnel);
+      decision.release();
+      tunnel.start(head, outcome.upstreamHead);
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
+      }
+      for (const listener of this.openedListeners) listener(tunnel);
+    });
+  };
+}
+
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(req.headers.upgrade ?? '');
+}
