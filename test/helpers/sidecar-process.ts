@@ -1,0 +1,90 @@
+// Spawns the real CLI (compiled dist/) and reads its JSON logs for the ports it bound.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const CLI_PATH = fileURLToPath(new URL('../../dist/proxy/main.js', import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface SidecarProcess {
+  readonly child: ChildProcess;
+  readonly dataPort: number;
+  readonly adminPort: number;
+  readonly logs: LogLine[];
+  readonly stderr: () => string;
+  /** Resolves with the first log line matching, waiting for it if needed. */
+  waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Runs `node dist/proxy/main.js ...args`; the caller passes --upstream etc. Ports default to 0. */
+export async function startSidecarProcess(args: string[], env: Record<string, string> = {}): Promise<SidecarProcess> {
+  const fullArgs = [CLI_PATH, ...args];
+  if (!args.some((arg) => arg.startsWith('--listen'))) fullArgs.push('--listen', '127.0.0.1:0');
+  if (!args.some((arg) => arg.startsWith('--admin-listen'))) fullArgs.push('--admin-listen', '127.0.0.1:0');
+  const child = spawn(process.execPath, fullArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: LogLine[] = [];
+  const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      return;
+    }
+    logs.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const waitForLog = (predicate: (line: LogLine) => boolean): Promise<LogLine> => {
+    const found = logs.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      waiters.push({ predicate, resolve });
+      void exited.then((code) => reject(new Error(`sidecar exited (${code}) before the log line came; stderr: ${stderr}`)));
+    });
+  };
+  const [data, admin] = await Promise.all([
+    waitForLog((line) => line.msg === 'listening' && line.listener === 'data'),
+    waitForLog((line) => line.msg === 'listening' && line.listener === 'admin'),
+  ]);
+  return {
+    child,
+    dataPort: data.port as number,
+    adminPort: admin.port as number,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    exited,
+    kill: (signal = 'SIGKILL') => {
+      if (child.exitCode === null) child.kill(signal);
+    },
+  };
+}
+
+/** Runs the CLI to completion (for config errors, --help, drain, inject). */
+export async function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(options.input ?? '');
+  const [code] = await once(child, 'exit');
+  return { code: code as number | null, stdout, stderr };
+}
