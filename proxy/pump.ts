@@ -52,9 +52,19 @@ export class Pump {
     this.pending = frame;
     this.scanner.wantBoundary = boundary;
     this.scanner.stopBeforeControl = true;
-    const ready = boundary === Boundary.Message ? this.scanner.atMessageBoundary : this.scanner.atFrameBoundary;
-    if (ready) this.flushPending();
+    if (this.boundaryReached()) this.flushPending();
     return this.sealed;
+  }
+
+  /**
+   * Holds `frame` back until the source sends its own close frame, then writes
+   * it in that frame's place: everything the source sent before closing arrives.
+   */
+  injectBeforeSourceClose(frame: Buffer): void {
+    if (this.sealed) return;
+    this.pending = frame;
+    this.scanner.wantBoundary = Boundary.None;
+    this.scanner.stopBeforeControl = true;
   }
 
   /** After a grace period, a frame boundary will do. */
@@ -137,6 +147,7 @@ export class Pump {
 
   private boundaryReached(): boolean {
     const want = this.scanner.wantBoundary;
+    if (want === Boundary.None) return false;
     return want === Boundary.Message ? this.scanner.atMessageBoundary : this.scanner.atFrameBoundary;
   }
 

@@ -33,8 +33,8 @@ export class Tunnel implements PumpOwner {
   active = true;
   private socketsOpen = 2;
   private closing = false;
-  private graceTimer: NodeJS.Timeout | undefined;
-  private closeTimer: NodeJS.Timeout | undefined;
+  /** Close-handshake timers, created only once a close begins. */
+  private timers: NodeJS.Timeout[] | undefined;
 
   constructor(
     readonly client: Socket,
@@ -66,22 +66,25 @@ export class Tunnel implements PumpOwner {
   }
 
   /**
-   * Sidecar-initiated close: `clientCode` to the client and `appCode` to the app,
-   * each at a message boundary if one comes within the grace, else at a frame
-   * boundary. A close handshake already under way is left to finish.
+   * Sidecar-initiated close: `appCode` to the app first (at a message boundary
+   * if one comes within the grace, else at a frame boundary), then `clientCode`
+   * to the client in place of the app's close reply, so every message the app
+   * sent before it learned of the close still reaches the client. If the app
+   * does not answer within half the close timeout, the client is told anyway.
+   * A close handshake already under way is left to finish.
    */
   close(clientCode: number, clientReason: string, appCode: number, appReason: string): void {
     if (this.closing || this.socketsOpen < 2) return;
     this.beginClosing('sidecar', clientCode);
-    this.toClient.injectAndSeal(buildCloseFrame(clientCode, clientReason, false), Boundary.Message);
+    const toClientFrame = buildCloseFrame(clientCode, clientReason, false);
+    this.toClient.injectBeforeSourceClose(toClientFrame);
     this.toApp.injectAndSeal(buildCloseFrame(appCode, appReason, true), Boundary.Message);
-    if (this.toClient.hasPending || this.toApp.hasPending) {
-      this.graceTimer = setTimeout(() => {
-        this.toClient.relaxToFrameBoundary();
-        this.toApp.relaxToFrameBoundary();
-      }, this.options.boundaryGraceMs);
-      this.graceTimer.unref();
-    }
+    const grace = this.options.boundaryGraceMs;
+    this.after(grace, () => this.toApp.relaxToFrameBoundary());
+    this.after(this.options.closeTimeoutMs / 2, () => {
+      if (this.toClient.injectAndSeal(toClientFrame, Boundary.Message)) return;
+      this.after(grace, () => this.toClient.relaxToFrameBoundary());
+    });
   }
 
   /** Immediate teardown of both sockets. */
@@ -124,8 +127,13 @@ export class Tunnel implements PumpOwner {
     this.closeCode ??= code;
     if (this.closing) return;
     this.closing = true;
-    this.closeTimer = setTimeout(() => this.destroy(), this.options.closeTimeoutMs);
-    this.closeTimer.unref();
+    this.after(this.options.closeTimeoutMs, () => this.destroy());
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    (this.timers ??= []).push(timer);
   }
 
   /** `pump.source` is gone or half-closed: finish the other side politely if we can. */
@@ -159,8 +167,7 @@ export class Tunnel implements PumpOwner {
       this.onSourceEnded(this.client.destroyed ? this.toApp : this.toClient);
       return;
     }
-    clearTimeout(this.graceTimer);
-    clearTimeout(this.closeTimer);
+    for (const timer of this.timers ?? []) clearTimeout(timer);
     this.observer.onTunnelClosed(this);
   };
 }
