@@ -1,6 +1,10 @@
 // Reference frames for scanner tests, built by ws's own Sender (an independent encoder).
 import { randomBytes } from 'node:crypto';
-import { Sender } from 'ws';
+// ws exports its Sender at run time; its type definitions leave it out.
+import * as ws from 'ws';
+
+type FrameFunction = (data: Buffer, options: object) => Buffer[];
+const frame = (ws as unknown as { Sender: { frame: FrameFunction } }).Sender.frame;
 
 export interface FrameSpec {
   readonly opcode: number;
@@ -10,7 +14,7 @@ export interface FrameSpec {
 }
 
 export function encodeFrame(spec: FrameSpec): Buffer {
-  const parts = (Sender as unknown as { frame(data: Buffer, options: object): Buffer[] }).frame(spec.payload, {
+  const parts = frame(spec.payload, {
     fin: spec.fin,
     opcode: spec.opcode,
     mask: spec.masked,
