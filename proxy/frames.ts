@@ -42,6 +42,21 @@ function buildControlFrame(opcode: number, payload: Buffer, masked: boolean): Bu
   return frame;
 }
 
+/** Payload of the sidecar's own keep-alive pings; pongs carrying it are answers to us. */
+const SIDECAR_PING_PAYLOAD = Buffer.from('ws-sidecar');
+
+/** The ping the sidecar sends to clients (unmasked: we are their server). */
+export const SIDECAR_PING_FRAME = buildPingFrame(SIDECAR_PING_PAYLOAD, false);
+
+/** True if `frame` (one whole masked pong from a client) answers the sidecar's ping. */
+export function isSidecarPong(frame: Buffer): boolean {
+  if (frame.length < 6 || (frame[1]! & 0x7f) !== SIDECAR_PING_PAYLOAD.length || !(frame[1]! & 0x80)) return false;
+  for (let i = 0; i < SIDECAR_PING_PAYLOAD.length; i++) {
+    if ((frame[6 + i]! ^ frame[2 + (i & 3)]!) !== SIDECAR_PING_PAYLOAD[i]) return false;
+  }
+  return true;
+}
+
 /** Cuts at a character boundary so the reason stays valid UTF-8. */
 export function truncateUtf8(text: string, maxBytes: number): Buffer {
   const bytes = Buffer.from(text, 'utf8');

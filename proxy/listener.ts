@@ -14,6 +14,8 @@ export function createDataServer(config: Config, handlers: DataHandlers): Server
       maxHeaderSize: config.maxHeaderSize,
       // Slow or incomplete request heads (slowloris) are cut here.
       headersTimeout: config.handshakeTimeoutMs,
+      // Node checks that timeout on this interval (30 s by default): check often enough to honour it.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.handshakeTimeoutMs / 4)),
       requestTimeout: 0,
       keepAliveTimeout: 65_000,
     },

@@ -3,14 +3,17 @@
 // between two frames without corrupting the stream.
 import type { Socket } from 'node:net';
 import { Boundary, FrameScanner, OPCODE_CLOSE, OPCODE_PONG, ScanEvent, type FrameError } from './frame-scanner.js';
+import { isSidecarPong } from './frames.js';
 
 export interface PumpOwner {
   /** The source sent a close frame with this code. */
   onCloseFrame(pump: Pump, code: number): void;
   /** The source sent protocol garbage; nothing of it was forwarded when `error.atFrameStart`. */
   onProtocolError(pump: Pump, error: FrameError): void;
-  /** Called for every chunk: liveness for idle and dead-peer detection. */
-  onActivity(pump: Pump): void;
+  /** Bytes were forwarded: liveness for the idle timeout. */
+  onActivity(): void;
+  /** The source answered one of the sidecar's own pings (the pong was not forwarded). */
+  onSidecarPong(): void;
 }
 
 export class Pump {
@@ -19,11 +22,10 @@ export class Pump {
   sealed = false;
   /** The source has sent its close frame. */
   sourceClosed = false;
-  /** Pongs from the source are dropped (they answer the sidecar's own pings). */
-  pongsConsumed = 0;
   private pending: Buffer | undefined;
-  private droppingControl = false;
   private consumingPongs = false;
+  /** A pong being held back (≤ 131 bytes) until it is whole and can be judged. */
+  private heldPong: Buffer[] | undefined;
 
   constructor(
     readonly source: Socket,
@@ -36,7 +38,7 @@ export class Pump {
     sink.on('drain', this.onDrain);
   }
 
-  /** Consume pongs instead of forwarding them (for the sidecar's keep-alive pings). */
+  /** Consume the pongs that answer the sidecar's keep-alive pings instead of forwarding them. */
   consumePongs(): void {
     this.consumingPongs = true;
     this.scanner.stopBeforeControl = true;
@@ -98,9 +100,8 @@ export class Pump {
   };
 
   private readonly onData = (chunk: Buffer): void => {
-    this.owner.onActivity(this);
     const scanner = this.scanner;
-    let from = 0; // first byte not yet forwarded or dropped
+    let from = 0; // first byte not yet forwarded, dropped or held
     let pos = 0;
     for (;;) {
       const stop = scanner.scan(chunk, pos);
@@ -120,13 +121,13 @@ export class Pump {
         } else if (this.consumingPongs && scanner.lastOpcode === OPCODE_PONG) {
           this.forward(chunk, from, stop);
           from = stop;
-          this.droppingControl = true;
+          this.heldPong = [];
         }
       } else if (event === ScanEvent.ControlEnd) {
-        if (this.droppingControl) {
-          this.droppingControl = false;
-          this.pongsConsumed++;
+        if (this.heldPong !== undefined) {
+          this.heldPong.push(chunk.subarray(from, stop));
           from = stop;
+          this.judgePong(Buffer.concat(this.heldPong));
         }
         if (scanner.lastOpcode === OPCODE_CLOSE && !this.sourceClosed) {
           this.sourceClosed = true;
@@ -142,8 +143,15 @@ export class Pump {
       }
       pos = stop;
     }
-    this.forward(chunk, from, chunk.length);
+    if (this.heldPong !== undefined) this.heldPong.push(chunk.subarray(from));
+    else this.forward(chunk, from, chunk.length);
   };
+
+  private judgePong(frame: Buffer): void {
+    this.heldPong = undefined;
+    if (isSidecarPong(frame)) this.owner.onSidecarPong();
+    else this.forward(frame, 0, frame.length);
+  }
 
   private boundaryReached(): boolean {
     const want = this.scanner.wantBoundary;
@@ -163,6 +171,7 @@ export class Pump {
   private forward(chunk: Buffer, from: number, to: number): void {
     if (this.sealed || from >= to || !this.sink.writable) return;
     const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
+    this.owner.onActivity();
     if (!this.sink.write(piece)) this.source.pause();
   }
 }

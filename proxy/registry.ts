@@ -16,6 +16,11 @@ export class TunnelRegistry implements TunnelObserver {
     this.tunnels.add(tunnel);
   }
 
+  /** Live view: callers must not expect closes to take effect while walking it. */
+  values(): IterableIterator<Tunnel> {
+    return this.tunnels.values();
+  }
+
   /** A snapshot, so callers may close tunnels while walking it. */
   list(): Tunnel[] {
     return [...this.tunnels];

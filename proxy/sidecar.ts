@@ -6,6 +6,7 @@ import { Admission } from './admission.js';
 import type { Address, Config } from './config.js';
 import { Drain } from './drain.js';
 import { createHttpForwarder } from './http-forward.js';
+import { Hygiene } from './hygiene.js';
 import { createDataServer } from './listener.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -38,6 +39,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     traffic: () => traffic.read(),
   });
   registry.onClosed((tunnel) => {
+    admission.tunnelClosed(tunnel.clientIp);
     metrics.connectionDuration.observe((Date.now() - tunnel.openedAtMs) / 1000);
     metrics.countClose(tunnel.closeInitiator ?? 'client', tunnel.closeCode ?? 1006);
     if (logger.isLevelEnabled('debug')) {
@@ -57,7 +59,9 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     logger,
   );
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
-  const adminServer = createAdminServer({ metrics, drain, probe, drainToken: config.drainToken, notReadyReasons: () => [], logger });
+  const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
+  const adminServer = createAdminServer({ metrics, drain, probe, drainToken: config.drainToken, notReadyReasons, logger });
+  const hygiene = new Hygiene(config, registry);
 
   const dataAddress = await listen(dataServer, config.listen);
   let adminAddress: AddressInfo;
@@ -69,6 +73,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   }
   logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
+  hygiene.start();
 
   return {
     config,
@@ -78,6 +83,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     drain,
     metrics,
     async close() {
+      hygiene.stop();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       await Promise.all([closeServer(dataServer), closeServer(adminServer)]);

@@ -12,7 +12,7 @@ export class TrafficTotals {
 
   read(): TrafficCounts {
     const totals = { ...this.closed };
-    for (const tunnel of this.registry.list()) addTunnel(totals, tunnel);
+    for (const tunnel of this.registry.values()) addTunnel(totals, tunnel);
     return totals;
   }
 }

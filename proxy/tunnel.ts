@@ -15,6 +15,8 @@ export interface TunnelOptions {
   readonly boundaryGraceMs: number;
   /** Base of the `delay_ms` hint sent with an "upstream lost" close. */
   readonly retryAfterMs: number;
+  /** When the sidecar pings clients, their answers are consumed, not forwarded. */
+  readonly pingIntervalMs: number;
 }
 
 export interface TunnelObserver {
@@ -29,8 +31,12 @@ export class Tunnel implements PumpOwner {
   readonly openedAtMs = Date.now();
   closeInitiator: CloseInitiator | undefined;
   closeCode: number | undefined;
-  /** Set by `onActivity`; cleared by whoever checks for idleness. */
+  /** Set whenever bytes are forwarded; cleared by the idle sweep. */
   active = true;
+  /** Idle sweeps in a row that found no traffic. */
+  idleSweeps = 0;
+  /** Sidecar pings sent since the client's last answer. */
+  pingsUnanswered = 0;
   private socketsOpen = 2;
   private closing = false;
   /** Close-handshake timers, created only once a close begins. */
@@ -39,6 +45,8 @@ export class Tunnel implements PumpOwner {
   constructor(
     readonly client: Socket,
     readonly upstream: Socket,
+    /** The client's address as admission saw it (X-Forwarded-For from trusted proxies). */
+    readonly clientIp: string,
     private readonly options: TunnelOptions,
     private readonly observer: TunnelObserver,
   ) {
@@ -46,6 +54,7 @@ export class Tunnel implements PumpOwner {
     upstream.setNoDelay(true);
     this.toApp = new Pump(client, upstream, true, this);
     this.toClient = new Pump(upstream, client, false, this);
+    if (options.pingIntervalMs > 0) this.toApp.consumePongs();
     client.on('end', () => this.onSourceEnded(this.toApp));
     upstream.on('end', () => this.onSourceEnded(this.toClient));
     client.on('close', this.onSocketClose);
@@ -89,12 +98,18 @@ export class Tunnel implements PumpOwner {
 
   /** Immediate teardown of both sockets. */
   destroy(): void {
+    this.closeInitiator ??= 'sidecar';
+    this.closeCode ??= CLOSE_ABNORMAL;
     this.client.destroy();
     this.upstream.destroy();
   }
 
   onActivity(): void {
     this.active = true;
+  }
+
+  onSidecarPong(): void {
+    this.pingsUnanswered = 0;
   }
 
   onCloseFrame(pump: Pump, code: number): void {

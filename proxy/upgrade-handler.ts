@@ -41,9 +41,10 @@ export class UpgradeHandler {
       rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
       return;
     }
+    const clientIp = decision.clientIp;
     forwardUpgrade(req, client, this.config, (outcome) => {
       if (outcome.kind !== 'upgraded') {
-        decision.release();
+        this.admission.handshakeEnded(clientIp, false);
         if (outcome.kind === 'failed') {
           this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
           this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
@@ -56,9 +57,9 @@ export class UpgradeHandler {
       }
       this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
       this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
-      const tunnel = new Tunnel(client, outcome.upstream, this.config, this.registry);
+      const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
       this.registry.add(tunnel);
-      decision.release();
+      this.admission.handshakeEnded(clientIp, true);
       tunnel.start(head, outcome.upstreamHead);
       if (this.logger.isLevelEnabled('debug')) {
         this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
