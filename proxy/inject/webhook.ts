@@ -123,9 +123,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | unde
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size <= maxBytes) return void chunks.push(chunk);
-      // Stop reading but keep the socket: the 413 still has to reach the client.
+      // Keep reading but discard (bounded by the request timeout): closing a socket with
+      // unread data resets it, and the client might never see the 413.
       req.off('data', onData);
-      req.pause();
+      req.resume();
       resolve(undefined);
     };
     req.on('data', onData);
