@@ -5,7 +5,7 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsonpatch from 'fast-json-patch';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../proxy/logger.js';
 import { startWebhook, type Webhook } from '../proxy/inject/webhook.js';
 import { CAPTURES, captureText, loadCapture } from './helpers/captures.js';
@@ -28,7 +28,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-afterAll(() => undefined);
 
 async function start(options: { tokenSeed?: string; maxBodyBytes?: number } = {}): Promise<Webhook> {
   dir = mkdtempSync(join(tmpdir(), 'ws-sidecar-webhook-'));
