@@ -1,7 +1,9 @@
-// Subcommands: run (default), drain, version, help.
+// Subcommands: run (default), drain, inject, webhook, version, help.
 import { drainCommand, DRAIN_HELP } from './drain-command.js';
+import { injectCommand, INJECT_HELP } from './inject-command.js';
 import { runCommand, runHelp } from './run-command.js';
 import { VERSION } from './version.js';
+import { webhookCommand, WEBHOOK_HELP } from './webhook-command.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -14,6 +16,8 @@ type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: () => string }> = {
   run: { run: runCommand, help: () => `Usage: ws-sidecar [run] [flags]\n\nFlags (every flag also reads its env var; flags win):\n${runHelp()}` },
   drain: { run: drainCommand, help: () => DRAIN_HELP },
+  inject: { run: injectCommand, help: () => INJECT_HELP },
+  webhook: { run: webhookCommand, help: () => WEBHOOK_HELP },
 };
 
 function usage(): string {
@@ -22,6 +26,8 @@ function usage(): string {
 Usage:
   ws-sidecar [run] [flags]     proxy --listen to the app at --upstream
   ws-sidecar drain [flags]     ask a running sidecar to drain
+  ws-sidecar inject [-f FILE]  print manifests with the sidecar injected
+  ws-sidecar webhook [flags]   serve the mutating admission webhook (HTTPS)
   ws-sidecar <command> --help  flags of a command
   ws-sidecar --version
 
