@@ -20,7 +20,7 @@ export const WEBHOOK_OPTIONS: OptionSpecs = {
 export const WEBHOOK_HELP = `Usage: ws-sidecar webhook --tls-cert FILE --tls-key FILE [--listen :8443] [flags]
 
 Mutating admission webhook: POST /mutate takes an AdmissionReview (v1) for a Pod CREATE and
-answers with a JSONPatch that injects the sidecar; /mutate?opt-in=namespace treats the pod's
+answers with a JSONPatch that injects the sidecar; /mutate/namespace treats the pod's
 namespace as opted in (point the webhook entry with the namespace selector there). GET /healthz.
 Never denies a pod. Reloads the certificate when the files change.
 

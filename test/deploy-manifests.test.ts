@@ -102,7 +102,10 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
         expect(webhook.sideEffects).toBe('None');
         expect(webhook.timeoutSeconds).toBeLessThanOrEqual(10);
         expect(webhook.admissionReviewVersions).toEqual(['v1']);
-        expect(webhook.clientConfig.service).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace, path: '/mutate', port: 443 });
+        // The namespace-selector entry tells the webhook the namespace opted in by its path.
+        const path = webhook.namespaceSelector.matchLabels?.['ws-sidecar.io/inject'] === 'enabled' ? '/mutate/namespace' : '/mutate';
+        expect(webhook.clientConfig.service).toEqual({ name: service.metadata.name, namespace: service.metadata.namespace, path, port: 443 });
+        expect(webhook.clientConfig.service.path).toMatch(/^(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)+$/);
         expect(webhook.rules).toEqual([expect.objectContaining({ operations: ['CREATE'], resources: ['pods'] })]);
         expect(selects(webhook.objectSelector, webhookPodLabels)).toBe(false);
         expect(selects(webhook.objectSelector, { 'app.kubernetes.io/name': 'chat' })).toBe(true);

@@ -99,7 +99,7 @@ describe('webhook and CLI agree', () => {
     const webhook = await startWebhookProcess(['--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--token-seed', 'agree', '--max-connections', '321']);
     try {
       const review = loadCapture(capture);
-      const reply = await httpsRequest(webhook.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: { 'Content-Type': 'application/json' }, body: captureText(capture) });
+      const reply = await httpsRequest(webhook.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: { 'Content-Type': 'application/json' }, body: captureText(capture) });
       expect(reply.status).toBe(200);
       const response = JSON.parse(reply.body).response;
       const patch = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'));

@@ -59,7 +59,7 @@ describe('webhook', () => {
   it('answers a captured ReplicaSet pod with a JSONPatch that injects the sidecar', async () => {
     const server = await start({ tokenSeed: 'seed' });
     const capture = loadCapture(CAPTURES.generateNameInit);
-    const reply = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body: captureText(CAPTURES.generateNameInit) });
+    const reply = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body: captureText(CAPTURES.generateNameInit) });
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('application/json');
     const { review, patch } = decodePatch(reply.body);
@@ -83,7 +83,7 @@ describe('webhook', () => {
 
   it('creates missing parents whole (no annotations, no namespace in the object)', async () => {
     const server = await start({ tokenSeed: 'seed' });
-    const reply = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body: captureText(CAPTURES.proxyNamedPort) });
+    const reply = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body: captureText(CAPTURES.proxyNamedPort) });
     const { review, patch } = decodePatch(reply.body);
     expect(review.response.patchType).toBe('JSONPatch');
     const annotationOps = patch.filter((op) => op.path.startsWith('/metadata/annotations'));
@@ -96,7 +96,7 @@ describe('webhook', () => {
   it('never denies: a pod it cannot inject is allowed unchanged with a warning', async () => {
     const server = await start();
     const capture = loadCapture(CAPTURES.twoContainers);
-    const reply = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body: captureText(CAPTURES.twoContainers) });
+    const reply = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body: captureText(CAPTURES.twoContainers) });
     expect(reply.status).toBe(200);
     const review = JSON.parse(reply.body);
     expect(review.response).toEqual({
@@ -135,14 +135,14 @@ describe('webhook', () => {
     };
     const body = captureText(CAPTURES.generateNameInit);
     let server = await start();
-    const a = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body });
-    const b = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body });
+    const a = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body });
+    const b = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body });
     expect(tokenOf(a.body)).not.toBe(tokenOf(b.body));
     await server.close();
     rmSync(dir, { recursive: true, force: true });
     server = await start({ tokenSeed: 'seed' });
-    const c = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body });
-    const d = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate?opt-in=namespace', headers: json, body });
+    const c = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body });
+    const d = await httpsRequest(server.port, { ca: ca.certPem, method: 'POST', path: '/mutate/namespace', headers: json, body });
     expect(tokenOf(c.body)).toBe(tokenOf(d.body));
   });
 

@@ -38,7 +38,9 @@ export async function startWebhook(options: WebhookOptions, host: string, port: 
   const server = createServer({ cert: pair.cert, key: pair.key, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
   const injectOptions: InjectOptions = { tokenFallback: 'random', ...options.inject };
 
-  const mutate = async (req: IncomingMessage): Promise<Reply> => {
+  // The namespace-label entry of the webhook configuration calls /mutate/namespace: the
+  // request carries no namespace labels, and Kubernetes allows no query in a webhook path.
+  const mutate = async (req: IncomingMessage, namespaceOptedIn: boolean): Promise<Reply> => {
     if (req.method !== 'POST') return { status: 405, body: { error: 'method_not_allowed' } };
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') return { status: 415, body: { error: 'unsupported_media_type', expected: 'application/json' } };
@@ -50,8 +52,6 @@ export async function startWebhook(options: WebhookOptions, host: string, port: 
     } catch {
       return { status: 400, body: { error: 'bad_request', problem: 'body is not JSON' } };
     }
-    const url = new URL(req.url ?? '/', 'https://webhook');
-    const namespaceOptedIn = url.searchParams.get('opt-in') === 'namespace';
     try {
       const outcome = reviewAdmission(parsed, { ...injectOptions, namespaceOptedIn });
       if (!outcome.ok) return { status: 400, body: { error: 'bad_request', problem: outcome.problem } };
@@ -72,7 +72,7 @@ export async function startWebhook(options: WebhookOptions, host: string, port: 
     const path = new URL(req.url ?? '/', 'https://webhook').pathname;
     const handle = async (): Promise<Reply> => {
       if (path === '/healthz') return { status: 200, body: { ok: true } };
-      if (path === '/mutate') return mutate(req);
+      if (path === '/mutate' || path === '/mutate/namespace') return mutate(req, path === '/mutate/namespace');
       return { status: 404, body: { error: 'not_found' } };
     };
     handle()
