@@ -99,6 +99,7 @@ export class Drain {
 
   private closeOne(tunnel: Tunnel): void {
     const delayMs = reconnectDelayMs(this.config.retryAfterMs);
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientIp: tunnel.clientIp, delayMs }, 'closing connection');
     tunnel.close(CloseCode.serviceRestart, hintReason('draining', delayMs), CloseCode.goingAway, 'sidecar draining');
   }
 
