@@ -32,6 +32,7 @@ export class UpstreamProbe {
   }
 
   private runCheck(): Promise<{ up: boolean; reason: string }> {
+    void this.check; // http: and ws: checks come with the admin server's readiness work
     return tcpCheck(this.upstream, this.timeoutMs);
   }
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { closed, openClient, startApp } from '../helpers/apps.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 type Attempt =
   | { kind: 'open'; ws: WebSocket; closed: Promise<{ code: number; reason: string }> }
@@ -69,9 +70,7 @@ describe('admission', () => {
   });
 
   it('close mode: the overflow gets a handshake, its first subprotocol and close 1013 with delay_ms; the app never sees it', async () => {
-    const app = await startApp({ wsOptions: { handleProtocols: (protocols) => protocols.values().next().value ?? false } });
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--max-connections', '5', '--reject-with', 'close']);
-    try {
+    await withSidecar({ app: { wsOptions: { handleProtocols: (protocols) => protocols.values().next().value ?? false } }, args: ['--max-connections', '5', '--reject-with', 'close'] }, async ({ app, sidecar }) => {
       const results = await Promise.all(Array.from({ length: 8 }, () => attempt(`ws://127.0.0.1:${sidecar.dataPort}/`, { protocols: ['v2.chat', 'v1.chat'] })));
       const handshakes = results.filter((r): r is Extract<Attempt, { kind: 'open' }> => r.kind === 'open');
       expect(handshakes.length).toBe(8);
@@ -88,10 +87,7 @@ describe('admission', () => {
       expect(handshakes.filter((r) => r.ws.readyState === WebSocket.OPEN).length).toBe(5);
       expect(app.upgrades.length).toBe(5);
       for (const r of handshakes) r.ws.terminate();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('limits per client IP, per address; believes X-Forwarded-For only from trusted proxies', async () => {
@@ -125,9 +121,7 @@ describe('admission', () => {
   });
 
   it('accept rate: burst 20 at 10/s admits about 20 of 100 simultaneous attempts and tells the rest to retry', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--accept-rate', '10', '--accept-burst', '20']);
-    try {
+    await withSidecar({ args: ['--accept-rate', '10', '--accept-burst', '20'] }, async ({ sidecar }) => {
       const results = await Promise.all(Array.from({ length: 100 }, () => attempt(`ws://127.0.0.1:${sidecar.dataPort}/`)));
       const admitted = results.filter((r) => r.kind === 'open').length;
       const limited = results.filter((r) => r.kind === 'http' && r.status === 429 && Number(r.retryAfter) > 0).length;
@@ -137,10 +131,7 @@ describe('admission', () => {
       expect(admitted + limited).toBe(100);
       expect(await metric(sidecar.adminPort, /ws_sidecar_connections_total\{outcome="rejected_rate"\} (\d+)/)).toBe(limited);
       for (const r of results) if (r.kind === 'open') r.ws.terminate();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('gives every slot back after 1,000 connections with client resets, app resets and app refusals', async () => {

@@ -3,15 +3,13 @@
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { closed, openClient, startApp } from '../helpers/apps.js';
-import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { closed, openClient } from '../helpers/apps.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 describe('close injection boundaries', () => {
   it('waits for the end of a fragmented message when it comes within the grace', async () => {
     const messages: string[] = [];
-    const app = await startApp({ onConnection: (ws) => ws.on('message', (data) => messages.push(String(data))) });
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--drain-spread', '0', '--boundary-grace', '30', '--log-level', 'debug']);
-    try {
+    await withSidecar({ app: { onConnection: (ws) => ws.on('message', (data) => messages.push(String(data))) }, args: ['--drain-spread', '0', '--boundary-grace', '30', '--log-level', 'debug'] }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const appSide = await server;
@@ -25,17 +23,12 @@ describe('close injection boundaries', () => {
       expect(await appClosed).toBe(1001);
       expect(messages).toEqual(['first half, second half']);
       expect((await clientClosed).code).toBe(1012);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('closes between two frames once the grace is over', async () => {
     const messages: string[] = [];
-    const app = await startApp({ onConnection: (ws) => ws.on('message', (data) => messages.push(String(data))) });
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--drain-spread', '0', '--boundary-grace', '0.2']);
-    try {
+    await withSidecar({ app: { onConnection: (ws) => ws.on('message', (data) => messages.push(String(data))) }, args: ['--drain-spread', '0', '--boundary-grace', '0.2'] }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const appSide = await server;
@@ -46,25 +39,17 @@ describe('close injection boundaries', () => {
       expect(await appClosed).toBe(1001);
       expect(messages).toEqual([]);
       expect((await clientClosed).code).toBe(1012);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('in close mode, answers upgrades after the drain delay with a handshake and close 1012', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--reject-with', 'close']);
-    try {
+    await withSidecar({ args: ['--reject-with', 'close'] }, async ({ app, sidecar }) => {
       await (await request(`http://127.0.0.1:${sidecar.adminPort}/drain?wait=1`, { method: 'POST' })).body.text();
       const ws = new WebSocket(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const result = await closed(ws);
       expect(result.code).toBe(1012);
       expect(result.reason).toMatch(/^draining; delay_ms=\d+$/);
       expect(app.upgrades.length).toBe(0);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 });

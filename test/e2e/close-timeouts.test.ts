@@ -2,9 +2,10 @@
 import { once } from 'node:events';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { closed, openClient, startApp } from '../helpers/apps.js';
+import { closed, openClient } from '../helpers/apps.js';
 import { parseCloseFrame, rawUpgrade, startSilentApp } from '../helpers/raw.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 interface Summary {
   drained: boolean;
@@ -14,9 +15,7 @@ interface Summary {
 
 describe('close timeouts', () => {
   it('destroys a client that never answers the close at --close-timeout', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--drain-spread', '0', '--close-timeout', '1', '--drain-timeout', '30']);
-    try {
+    await withSidecar({ args: ['--drain-spread', '0', '--close-timeout', '1', '--drain-timeout', '30'] }, async ({ app, sidecar }) => {
       const appSide = app.nextConnection();
       const { socket, head } = await rawUpgrade(sidecar.dataPort);
       expect(head).toMatch(/^HTTP\/1.1 101/);
@@ -32,10 +31,7 @@ describe('close timeouts', () => {
       expect(parseCloseFrame(bytes)?.code).toBe(1012);
       expect(await appClosed).toBe(1001);
       expect(summary).toMatchObject({ drained: true, connectionsDrained: 1, destroyedAtDeadline: 0 });
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('tells the client anyway and cuts the app when the app never answers its close', async () => {

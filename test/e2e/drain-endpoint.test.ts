@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decideDrainAuthorization } from '../../proxy/drain-auth.js';
 import { closed, openClient, startApp } from '../helpers/apps.js';
 import { runCli, startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 function nonLoopbackAddress(): string | undefined {
   for (const addresses of Object.values(networkInterfaces())) {
@@ -65,25 +66,18 @@ describe('/drain over real sockets', () => {
       context.skip();
       return;
     }
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--admin-listen', '0.0.0.0:0']);
-    try {
+    await withSidecar({ args: ['--admin-listen', '0.0.0.0:0'] }, async ({ sidecar }) => {
       const remote = await request(`http://${address}:${sidecar.adminPort}/drain`, { method: 'POST', localAddress: address } as Parameters<typeof request>[1]);
       expect(remote.statusCode).toBe(403);
       expect(await remote.body.json()).toEqual({ error: 'drain_from_loopback_only' });
       const local = await request(`http://127.0.0.1:${sidecar.adminPort}/drain`, { method: 'POST' });
       expect(local.statusCode).toBe(202);
       await local.body.text();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('`ws-sidecar drain --wait` triggers the drain and prints the summary', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--drain-spread', '0'], { WS_SIDECAR_DRAIN_TOKEN: 'abc' });
-    try {
+    await withSidecar({ args: ['--drain-spread', '0'], env: { WS_SIDECAR_DRAIN_TOKEN: 'abc' } }, async ({ sidecar }) => {
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const denied = await runCli(['drain', '--admin', `http://127.0.0.1:${sidecar.adminPort}`, '--token', 'wrong']);
       expect(denied.code).toBe(1);
@@ -98,9 +92,6 @@ describe('/drain over real sockets', () => {
       const unreachable = await runCli(['drain', '--admin', 'http://127.0.0.1:1']);
       expect(unreachable.code).toBe(1);
       expect(unreachable.stderr).toContain('cannot reach');
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 });

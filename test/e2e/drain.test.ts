@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { closed, openClient, startApp } from '../helpers/apps.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 const CLIENTS = 200;
 const BIG = 1024 * 1024;
@@ -158,9 +159,7 @@ describe('drain on SIGTERM', () => {
   });
 
   it('joins a drain under way when triggered again, and a second signal exits at once', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--drain-delay', '30', '--drain-timeout', '60']);
-    try {
+    await withSidecar({ args: ['--drain-delay', '30', '--drain-timeout', '60'] }, async ({ sidecar }) => {
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const first = await request(`http://127.0.0.1:${sidecar.adminPort}/drain`, { method: 'POST' });
       expect(first.statusCode).toBe(202);
@@ -173,9 +172,6 @@ describe('drain on SIGTERM', () => {
       expect(code).not.toBe(0);
       expect(code).not.toBeNull();
       ws.terminate();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 });

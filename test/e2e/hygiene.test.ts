@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { closed, nextMessage, openClient, startApp } from '../helpers/apps.js';
+import { closed, nextMessage, openClient } from '../helpers/apps.js';
 import { startSilentApp } from '../helpers/raw.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 function rawSocketOf(ws: unknown): Socket {
   return (ws as { _socket: Socket })._socket;
@@ -13,9 +14,7 @@ function rawSocketOf(ws: unknown): Socket {
 
 describe('hygiene', () => {
   it('cuts a client that sends half an upgrade request at the handshake timeout, serving others meanwhile', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--handshake-timeout', '1']);
-    try {
+    await withSidecar({ args: ['--handshake-timeout', '1'] }, async ({ sidecar }) => {
       const slow = connect(sidecar.dataPort, '127.0.0.1');
       slow.on('error', () => undefined);
       await once(slow, 'connect');
@@ -33,24 +32,16 @@ describe('hygiene', () => {
       expect(ws.readyState).toBe(ws.OPEN);
       ws.close();
       await closed(ws);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('answers 431 to a request head over --max-header-size', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--max-header-size', '4096']);
-    try {
+    await withSidecar({ args: ['--max-header-size', '4096'] }, async ({ sidecar }) => {
       const response = await fetch(`http://127.0.0.1:${sidecar.dataPort}/`, { headers: { 'x-big': 'a'.repeat(8000) } });
       expect(response.status).toBe(431);
       const small = await fetch(`http://127.0.0.1:${sidecar.dataPort}/`, { headers: { 'x-small': 'a'.repeat(100) } });
       expect(small.status).toBe(200);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('caps upgrades waiting for the app (--max-pending-handshakes)', async () => {
@@ -82,9 +73,7 @@ describe('hygiene', () => {
   });
 
   it('closes an idle connection with 1001 both ways, and leaves a busy one alone', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--idle-timeout', '0.6']);
-    try {
+    await withSidecar({ args: ['--idle-timeout', '0.6'] }, async ({ app, sidecar }) => {
       const serverIdle = app.nextConnection();
       const idle = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/idle`);
       const appIdle = await serverIdle;
@@ -101,16 +90,11 @@ describe('hygiene', () => {
       expect(replies).toBeGreaterThan(3);
       busy.close();
       await closed(busy);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('pings clients, consumes their pongs, and closes a peer that stops answering (the app gets 1001)', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--ping-interval', '0.3', '--close-timeout', '1']);
-    try {
+    await withSidecar({ args: ['--ping-interval', '0.3', '--close-timeout', '1'] }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const appSide = await server;
@@ -132,10 +116,7 @@ describe('hygiene', () => {
       rawSocketOf(ws).pause();
       expect(await appClosed).toBe(1001);
       ws.terminate();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('keeps a live but quiet connection open with pings', async () => {

@@ -2,15 +2,13 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { closed, nextMessage, openClient, startApp } from '../helpers/apps.js';
+import { closed, nextMessage, openClient } from '../helpers/apps.js';
 import { parseCloseFrame, rawUpgrade } from '../helpers/raw.js';
-import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 describe('protocol errors', () => {
   it('answers a client frame with a reserved opcode with close 1002 to both sides', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({  }, async ({ app, sidecar }) => {
       const appSide = app.nextConnection();
       const { socket } = await rawUpgrade(sidecar.dataPort);
       const appClosed = new Promise<number>((resolve) => void appSide.then((ws) => ws.once('close', resolve)));
@@ -30,16 +28,11 @@ describe('protocol errors', () => {
       expect((await echoed).data.toString()).toBe('after garbage');
       next.close();
       await closed(next);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('closes the client with 1002 when the app sends a masked frame', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({  }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const raw = (await server as unknown as { _socket: Socket })._socket;
@@ -48,9 +41,6 @@ describe('protocol errors', () => {
       const result = await clientClosed;
       expect(result.code).toBe(1002);
       expect(sidecar.child.exitCode).toBeNull();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 });

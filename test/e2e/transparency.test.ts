@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { closed, nextMessage, openClient, startApp, type TestApp } from '../helpers/apps.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 const SIZES = [0, 125, 126, 65535, 65536, 16 * 1024 * 1024];
 
@@ -109,24 +110,17 @@ describe('transparency through the sidecar', () => {
 
 describe('negotiation is the app’s', () => {
   it('negotiates the subprotocol the app picks', async () => {
-    const app = await startApp({ wsOptions: { handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false) } });
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({ app: { wsOptions: { handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false) } } }, async ({ app, sidecar }) => {
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`, ['chat.v1', 'chat.v2']);
       expect(ws.protocol).toBe('chat.v2');
       expect(app.upgrades[0]!.headers['sec-websocket-protocol']).toBe('chat.v1,chat.v2');
       ws.close();
       await closed(ws);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('negotiates permessage-deflate end to end; compressed messages arrive identical', async () => {
-    const app = await startApp({ wsOptions: { perMessageDeflate: { threshold: 0 } } });
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({ app: { wsOptions: { perMessageDeflate: { threshold: 0 } } } }, async ({ sidecar }) => {
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`, undefined, { perMessageDeflate: { threshold: 0 } });
       expect(ws.extensions).toContain('permessage-deflate');
       const text = 'compress me '.repeat(5000);
@@ -140,16 +134,11 @@ describe('negotiation is the app’s', () => {
       expect(bytes).toBeLessThan(text.length / 10);
       ws.close();
       await closed(ws);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it("relays the app's refusal of the upgrade (401 with a body) as is", async () => {
-    const app = await startApp({ wsOptions: { verifyClient: (_info, callback) => callback(false, 401, 'no ticket') } });
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({ app: { wsOptions: { verifyClient: (_info, callback) => callback(false, 401, 'no ticket') } } }, async ({ sidecar }) => {
       const ws = new WebSocket(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const response = await new Promise<{ status: number; body: string }>((resolve) => {
         ws.on('unexpected-response', (_req, res) => {
@@ -161,10 +150,7 @@ describe('negotiation is the app’s', () => {
       });
       expect(response.status).toBe(401);
       expect(response.body).toBe('no ticket');
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 });
 

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
-import { closed, nextMessage, openClient, startApp } from '../helpers/apps.js';
+import { closed, nextMessage, openClient } from '../helpers/apps.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { withSidecar } from '../helpers/with-sidecar.js';
 
 /** A port nothing listens on: bound, then released. */
 async function deadPort(): Promise<number> {
@@ -38,9 +39,7 @@ describe('upstream failures', () => {
   });
 
   it('ends the client when the app resets mid-message, and serves the next connection', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({  }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const appSide = await server;
@@ -58,16 +57,11 @@ describe('upstream failures', () => {
       expect((await echoed).data.toString()).toBe('still here');
       next.close();
       await closed(next);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('sends close 1014 with a reconnect hint when the app drops between frames', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({  }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const appSide = await server;
@@ -75,16 +69,11 @@ describe('upstream failures', () => {
       const result = await closed(ws);
       expect(result.code).toBe(1014);
       expect(result.reason).toMatch(/^upstream lost; delay_ms=\d+$/);
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 
   it('closes the app with 1001 when the client vanishes, and survives a client reset', async () => {
-    const app = await startApp();
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
-    try {
+    await withSidecar({  }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
       const ws = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const appSide = await server;
@@ -104,9 +93,6 @@ describe('upstream failures', () => {
       next.close();
       await closed(next);
       expect(sidecar.child.exitCode).toBeNull();
-    } finally {
-      sidecar.kill();
-      await app.close();
-    }
+    });
   });
 });
