@@ -8,6 +8,7 @@ import { Drain } from './drain.js';
 import { createHttpForwarder } from './http-forward.js';
 import { createDataServer } from './listener.js';
 import type { Logger } from './logger.js';
+import { LoopHealth } from './loop-health.js';
 import { Metrics } from './metrics.js';
 import { TunnelRegistry } from './registry.js';
 import { TrafficTotals } from './traffic.js';
@@ -57,7 +58,17 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     logger,
   );
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
-  const adminServer = createAdminServer({ metrics, drain, probe, drainToken: config.drainToken, notReadyReasons: () => [], logger });
+  const loopHealth = new LoopHealth();
+  const adminServer = createAdminServer({
+    config,
+    metrics,
+    drain,
+    probe,
+    loopHealth,
+    activeConnections: () => registry.size,
+    notReadyReasons: () => [],
+    logger,
+  });
 
   const dataAddress = await listen(dataServer, config.listen);
   let adminAddress: AddressInfo;
@@ -65,6 +76,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     adminAddress = await listen(adminServer, config.adminListen);
   } catch (err) {
     dataServer.close();
+    loopHealth.stop();
     throw err;
   }
   logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
@@ -80,7 +92,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     async close() {
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
-      await Promise.all([closeServer(dataServer), closeServer(adminServer)]);
+      loopHealth.stop();
+      await Promise.all([closeServer(dataServer), closeServer(adminServer), probe.close()]);
     },
   };
 }
