@@ -121,6 +121,7 @@ export class Metrics {
     this.httpRequestsTotal = new Counter({ name: 'ws_sidecar_http_requests_total', help: 'Plain HTTP requests forwarded, by status class', labelNames: ['code_class'], registers });
     // Known label values start at 0, so rates work from the first scrape.
     for (const outcome of CONNECTION_OUTCOMES) this.connectionsTotal.inc({ outcome }, 0);
+    for (const code_class of CODE_CLASSES) this.httpRequestsTotal.inc({ code_class }, 0);
     collectDefaultMetrics({ register: this.registry });
     // Gauges named `_total` fail `promtool check metrics`; the same counts are in
     // nodejs_active_handles{type}, nodejs_active_requests{type} and nodejs_active_resources{type}.

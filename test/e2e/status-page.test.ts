@@ -60,7 +60,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`status page in headless Chromium${exists
     expect(response?.headers()['content-type']).toBe('text/html; charset=utf-8');
 
     // The page polls /status: wait for its first render.
-    await page.waitForFunction(() => document.body.hasAttribute('data-updated'));
+    await page.waitForSelector('body[data-updated]');
     const status = await getJson<{ connections: { active: number; max: number } }>(sidecar.adminPort, '/status');
     expect(status.body.connections.active).toBe(3);
     expect(await page.textContent('#active')).toBe(String(status.body.connections.active));
@@ -70,7 +70,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`status page in headless Chromium${exists
 
     // It keeps polling: one more connection shows up, and the chart has points.
     clients.push(await openClient(`ws://127.0.0.1:${sidecar.dataPort}/page/late`));
-    await page.waitForFunction(() => document.getElementById('active')?.textContent === '4');
+    await expect.poll(() => page.textContent('#active'), { timeout: 10_000, interval: 100 }).toBe('4');
     const points = await page.getAttribute('#active-line', 'points');
     expect(points?.split(' ').length).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#rate-accepted')).toMatch(/^\d+\.\d$/);
