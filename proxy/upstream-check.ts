@@ -56,8 +56,9 @@ export class UpstreamProbe {
     return this.inFlight;
   }
 
+  /** Drops a check under way: the sidecar is stopping. */
   close(): Promise<void> {
-    return this.agent.close();
+    return this.agent.destroy();
   }
 
   private runCheck(): Promise<CheckResult> {
