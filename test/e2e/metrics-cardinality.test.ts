@@ -31,11 +31,13 @@ describe('metrics cardinality', () => {
 
   const url = (path: string): string => `ws://127.0.0.1:${sidecar.dataPort}${path}`;
 
-  async function connectAndClose(path: string): Promise<number> {
+  /** Opens a connection, then closes it with 1000 or drops it without a close frame; returns its client port. */
+  async function connectAndClose(path: string, how: 'close' | 'drop'): Promise<number> {
     const ws = await openClient(url(path), undefined, { perMessageDeflate: false });
     const localPort = (ws as WebSocket & { _socket: { localPort: number } })._socket.localPort;
     const done = closed(ws);
-    ws.close(1000);
+    if (how === 'close') ws.close(1000);
+    else ws.terminate();
     await done;
     return localPort;
   }
@@ -49,7 +51,8 @@ describe('metrics cardinality', () => {
   // ~15 s on an idle machine; the generous timeout is for busy CI runners (no speed is asserted).
   it(`adds no series over ${CONNECTIONS} connections from distinct ports to distinct paths`, { timeout: 120_000 }, async () => {
     // One of each kind first, so every label combination this traffic can produce exists.
-    await connectAndClose('/warm-up');
+    await connectAndClose('/warm-up', 'close');
+    await connectAndClose('/warm-up', 'drop');
     await httpGet('/warm-up');
     const before = parseExposition(await scrape(sidecar.adminPort));
 
@@ -57,7 +60,7 @@ describe('metrics cardinality', () => {
     for (let start = 0; start < CONNECTIONS; start += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, CONNECTIONS - start) }, (_, i) => {
         const n = start + i;
-        return connectAndClose(`/tenant-${n % 97}/room/${n}?user=${n}&t=${n * 7919}`);
+        return connectAndClose(`/tenant-${n % 97}/room/${n}?user=${n}&t=${n * 7919}`, n % 2 === 0 ? 'close' : 'drop');
       });
       for (const port of await Promise.all(batch)) clientPorts.add(port);
     }
@@ -79,8 +82,9 @@ describe('metrics cardinality', () => {
     expect(stable(after)).toEqual(stable(before));
 
     // The traffic really went through, and was counted under the same series.
-    expect(sample(after, 'ws_sidecar_connections_total', { outcome: 'accepted' })).toBe(CONNECTIONS + 1);
-    expect(sample(after, 'ws_sidecar_closes_total', { initiator: 'client', code: '1000' })).toBe(CONNECTIONS + 1);
+    expect(sample(after, 'ws_sidecar_connections_total', { outcome: 'accepted' })).toBe(CONNECTIONS + 2);
+    expect(sample(after, 'ws_sidecar_closes_total', { initiator: 'client', code: '1000' })).toBe(CONNECTIONS / 2 + 1);
+    expect(sample(after, 'ws_sidecar_closes_total', { initiator: 'client', code: '1006' })).toBe(CONNECTIONS / 2 + 1);
     expect(sample(after, 'ws_sidecar_http_requests_total', { code_class: '2xx' })).toBe(HTTP_REQUESTS + 1);
 
     // No label value anywhere carries a path, an address or a client port.
