@@ -69,12 +69,12 @@ describe('upstream checks', () => {
 
   it('ws: a real handshake at the path, then close 1000', async () => {
     const target = await app();
-    const appSide = target.nextConnection();
+    // Listen for the close as soon as the app has the connection: it may come before the check resolves.
+    const appClosed = target.nextConnection().then((ws) => once(ws, 'close') as Promise<[number, Buffer]>);
     expect(await wsCheck({ host: '127.0.0.1', port: target.port }, '/live?x=1', TIMEOUT_MS)).toEqual({ up: true, reason: 'ok' });
-    const ws = await appSide;
     expect(target.upgrades[0]!.url).toBe('/live?x=1');
     expect(target.upgrades[0]!.headers['user-agent']).toBe('ws-sidecar-upstream-check');
-    const [code] = (await once(ws, 'close')) as [number];
+    const [code] = await appClosed;
     expect(code).toBe(1000);
   });
 

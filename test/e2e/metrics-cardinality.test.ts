@@ -1,7 +1,7 @@
 // 10,000 connections from distinct client ports to distinct paths must not add a
 // single ws_sidecar_ series: labels are closed enums, never ports, IPs or paths.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { closed, openClient, startApp, type TestApp } from '../helpers/apps.js';
 import { parseExposition, sample, scrape } from '../helpers/admin-client.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecar-process.js';
