@@ -64,6 +64,12 @@ export function parseAddress(raw: string): Address | undefined {
   return { host, port };
 }
 
+/** `host:port`, with IPv6 hosts in brackets (as in a URL). */
+export function formatAddress(address: Address): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `${host}:${address.port}`;
+}
+
 function parseUpstream(raw: string): Address | undefined {
   let url: URL;
   try {

@@ -9,6 +9,7 @@ import { createHttpForwarder } from './http-forward.js';
 import { Hygiene } from './hygiene.js';
 import { createDataServer } from './listener.js';
 import type { Logger } from './logger.js';
+import { LoopHealth } from './loop-health.js';
 import { Metrics } from './metrics.js';
 import { TunnelRegistry } from './registry.js';
 import { TrafficTotals } from './traffic.js';
@@ -59,8 +60,17 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     logger,
   );
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
-  const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
-  const adminServer = createAdminServer({ metrics, drain, probe, drainToken: config.drainToken, notReadyReasons, logger });
+  const loopHealth = new LoopHealth();
+  const adminServer = createAdminServer({
+    config,
+    metrics,
+    drain,
+    probe,
+    loopHealth,
+    activeConnections: () => registry.size,
+    notReadyReasons: () => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
+    logger,
+  });
   const hygiene = new Hygiene(config, registry);
 
   const dataAddress = await listen(dataServer, config.listen);
@@ -69,6 +79,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     adminAddress = await listen(adminServer, config.adminListen);
   } catch (err) {
     dataServer.close();
+    loopHealth.stop();
     throw err;
   }
   logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
@@ -86,7 +97,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       hygiene.stop();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
-      await Promise.all([closeServer(dataServer), closeServer(adminServer)]);
+      loopHealth.stop();
+      await Promise.all([closeServer(dataServer), closeServer(adminServer), probe.close()]);
     },
   };
 }

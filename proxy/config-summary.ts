@@ -1,0 +1,34 @@
+// The running configuration as flag name → value, for /status. Secrets are never shown.
+import type { Address, Config, UpstreamCheck } from './config.js';
+import { configKeyOf, formatAddress } from './config.js';
+import { RUN_FLAGS, type FlagSpec } from './flags.js';
+
+export type SummaryValue = string | number | boolean | readonly string[];
+
+export const REDACTED = '(redacted)';
+
+export function configSummary(config: Config): Record<string, SummaryValue> {
+  const summary: Record<string, SummaryValue> = {};
+  for (const spec of RUN_FLAGS) {
+    summary[spec.name] = shownValue(spec, (config as unknown as Record<string, unknown>)[configKeyOf(spec)]);
+  }
+  return summary;
+}
+
+function shownValue(spec: FlagSpec, value: unknown): SummaryValue {
+  // Whether a secret is set is useful to know; its value never leaves the process.
+  if (spec.secret) return value === '' || value === undefined ? '(unset)' : REDACTED;
+  switch (spec.kind) {
+    case 'address':
+    case 'url':
+      return formatAddress(value as Address);
+    case 'seconds':
+      return (value as number) / 1000;
+    case 'check': {
+      const check = value as UpstreamCheck;
+      return check.kind === 'tcp' ? 'tcp' : `${check.kind}:${check.path}`;
+    }
+    default:
+      return value as SummaryValue;
+  }
+}
