@@ -18,8 +18,9 @@ COPY package.json package-lock.json ./
 # Production dependencies only; the npm cache stays in the build cache, not in a layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY --from=build /src/dist/proxy ./dist/proxy
-# The image's `node` user, by number so `runAsNonRoot` can verify it.
-USER 1000:1000
+# Numeric, so `runAsNonRoot` can verify it; 65532 (distroless "nonroot"), the uid the injector
+# gives the sidecar. No passwd entry is needed: nothing at run time looks the user up.
+USER 65532:65532
 # data, admin, webhook
 EXPOSE 8080 9090 8443
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz on the admin port.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DockerfileParser } from 'dockerfile-ast';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIDECAR_UID } from '../proxy/inject/sidecar-container.js';
 import { closed, nextMessage, openClient, startApp, type TestApp } from './helpers/apps.js';
 import { buildDockerfile, hostPath, type BuiltStage } from './helpers/dockerfile-build.js';
 import { REPO_ROOT } from './helpers/kustomize.js';
@@ -33,12 +34,13 @@ describe('Dockerfile as written', () => {
     }
   });
 
-  it('runs as a numeric non-root user and leaves health to Kubernetes probes', () => {
+  it('runs as the numeric non-root user the injector sets, and leaves health to Kubernetes probes', () => {
     const users = runtimeInstructions.filter((instruction) => instruction.getKeyword() === 'USER');
     expect(users).toHaveLength(1);
     const [uid, gid] = users[0]!.getArgumentsContent()!.split(':');
-    expect(Number(uid)).toBeGreaterThan(0);
-    expect(Number(gid ?? uid)).toBeGreaterThan(0);
+    // One uid everywhere: the image, the injected sidecar's securityContext, the deploy/ pods.
+    expect(Number(uid)).toBe(SIDECAR_UID);
+    expect(Number(gid)).toBe(SIDECAR_UID);
     expect(instructions.filter((instruction) => instruction.getKeyword() === 'HEALTHCHECK')).toEqual([]);
     const entrypoint = runtimeInstructions.find((instruction) => instruction.getKeyword() === 'ENTRYPOINT')!;
     expect(JSON.parse(entrypoint.getArgumentsContent()!)).toEqual(['node', '/app/dist/proxy/main.js']);

@@ -1,10 +1,11 @@
 // Every kustomization under deploy/ renders offline and every object validates against its
-// schema; the webhook and the hand-injected chat example follow the design's rules.
+// schema; the webhook and the injected chat example follow the design's rules.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandArgs } from '../proxy/cli-args.js';
 import { loadConfig, type Config, type RawValues } from '../proxy/config.js';
+import { ADMIN_PORT_NAME, SIDECAR_UID } from '../proxy/inject/sidecar-container.js';
 import { RUN_OPTIONS } from '../proxy/run-command.js';
 import { containerOf, only, resolvePort, selects, type Container, type LabelSelector, type Workload } from './helpers/kube-objects.js';
 import { KUBECTL_MISSING, REPO_ROOT, findKustomizations, renderKustomization, validateObject, type KubeObject } from './helpers/kustomize.js';
@@ -12,10 +13,10 @@ import { KUBECTL_MISSING, REPO_ROOT, findKustomizations, renderKustomization, va
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const IMAGE = `ghcr.io/ws-sidecar/ws-sidecar:${VERSION}`;
 
-/** The sidecar's own CLI validation applied to a container's args and env. */
+/** The sidecar's own CLI validation applied to a container's args and env (`run` is the default command). */
 function sidecarConfig(container: Container): Config {
-  const [command, ...flags] = container.args ?? [];
-  expect(command).toBe('run');
+  const args = container.args ?? [];
+  const flags = args[0] === 'run' ? args.slice(1) : args;
   const parsed = parseCommandArgs(flags, RUN_OPTIONS);
   expect(parsed.problems).toEqual([]);
   const env = Object.fromEntries((container.env ?? []).map((entry) => [entry.name, entry.value ?? '']));
@@ -81,7 +82,8 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
         expect(resolvePort([webhook], probe!.httpGet!.port)?.port.containerPort).toBe(8443);
       }
       expect(webhook.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-      expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      // The image's USER, which is also the uid the injector gives sidecars.
+      expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: SIDECAR_UID, runAsGroup: SIDECAR_UID, seccompProfile: { type: 'RuntimeDefault' } });
       const pdb = only<{ spec: { selector: LabelSelector; minAvailable: number } }>(objects(), 'PodDisruptionBudget');
       expect(selects(pdb.spec.selector, pod.metadata.labels)).toBe(true);
       expect(pdb.spec.minAvailable).toBe(1);
@@ -164,11 +166,13 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
     it('drains before the app stops: preStop on both containers, admin port by number, bearer token', () => {
       const sidecarContainer = containerOf(pod(), 'ws-sidecar');
       const sidecar = sidecarConfig(sidecarContainer);
-      expect(sidecar.drainToken).toMatch(/^[0-9a-f]{32}$/);
+      // The injector's per-pod token: base64url of an HMAC-SHA256.
+      expect(sidecar.drainToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
       for (const name of ['chat', 'ws-sidecar']) {
         expect(containerOf(pod(), name).lifecycle?.preStop?.httpGet, name).toEqual({
           path: '/drain?wait=1',
           port: sidecar.adminListen.port,
+          scheme: 'HTTP',
           httpHeaders: [{ name: 'Authorization', value: `Bearer ${sidecar.drainToken}` }],
         });
       }
@@ -184,20 +188,22 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
       for (const [key, value] of flagAnnotations) expect(args).toContain(`--${key.replace('ws-sidecar.io/', '')}=${value}`);
     });
 
-    it('runs the sidecar hardened and probed on its admin port', () => {
+    it('runs the app and the sidecar as the image user, the sidecar hardened and probed on its admin port', () => {
       const container = containerOf(pod(), 'ws-sidecar');
       const sidecar = sidecarConfig(container);
+      expect(pod().spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: SIDECAR_UID, runAsGroup: SIDECAR_UID });
       expect(container.securityContext).toEqual({
         runAsNonRoot: true,
-        runAsUser: 1000,
+        runAsUser: SIDECAR_UID,
+        runAsGroup: SIDECAR_UID,
         allowPrivilegeEscalation: false,
         readOnlyRootFilesystem: true,
         capabilities: { drop: ['ALL'] },
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: sidecar.adminListen.port });
-      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: sidecar.adminListen.port });
-      expect(resolvePort([container], sidecar.adminListen.port)?.port.name).toBe('ws-sidecar-adm');
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: sidecar.adminListen.port, scheme: 'HTTP' });
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: sidecar.adminListen.port, scheme: 'HTTP' });
+      expect(resolvePort([container], sidecar.adminListen.port)?.port.name).toBe(ADMIN_PORT_NAME);
     });
 
     it('mounts the chat server where the app command runs it, and budgets one disruption', () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { only } from './helpers/kube-objects.js';
+import { ADMIN_PORT_NAME, SIDECAR_NAME } from '../proxy/inject/sidecar-container.js';
+import { containerOf, only, resolvePort, type Workload } from './helpers/kube-objects.js';
 import { DEPLOY_DIR, KUBECTL_MISSING, renderKustomization, type KubeObject } from './helpers/kustomize.js';
 import { exposedMetricNames, metricNamesIn } from './helpers/promql.js';
 
@@ -202,12 +203,17 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `monitoring wir
     [monitoring, chat] = await Promise.all([renderKustomization('monitoring'), renderKustomization('examples/chat')]);
   });
 
-  it('scrapes the admin port the sidecar container names, and ships the dashboard to Grafana', () => {
-    const podMonitor = only<{ spec: { podMetricsEndpoints: Array<{ port: string; path: string }> } }>(monitoring, 'PodMonitor');
-    const pod = only<{ spec: { template: { spec: { containers: Array<{ name: string; ports?: Array<{ name?: string }> }> } } } }>(chat, 'Deployment').spec.template;
-    const sidecarPortNames = pod.spec.containers.find((container) => container.name === 'ws-sidecar')!.ports!.map((port) => port.name);
-    expect(sidecarPortNames).toContain(podMonitor.spec.podMetricsEndpoints[0]!.port);
-    expect(podMonitor.spec.podMetricsEndpoints[0]!.path).toBe('/metrics');
+  it('scrapes the admin port of the container the injector adds, by the names it gives them, and ships the dashboard to Grafana', () => {
+    type Endpoint = { port: string; path: string; relabelings: Array<{ sourceLabels: string[]; regex: string; action: string }> };
+    const endpoint = only<{ spec: { podMetricsEndpoints: Endpoint[] } }>(monitoring, 'PodMonitor').spec.podMetricsEndpoints[0]!;
+    expect(endpoint.port).toBe(ADMIN_PORT_NAME);
+    expect(endpoint.path).toBe('/metrics');
+    expect(endpoint.relabelings).toContainEqual({ sourceLabels: ['__meta_kubernetes_pod_container_name'], regex: SIDECAR_NAME, action: 'keep' });
+    // In the injected example, that port name is the port --admin-listen serves /metrics on.
+    const pod = only<Workload>(chat, 'Deployment').spec.template;
+    const sidecar = containerOf(pod, SIDECAR_NAME);
+    const adminListen = sidecar.args!.find((arg) => arg.startsWith('--admin-listen='))!;
+    expect(resolvePort([sidecar], ADMIN_PORT_NAME)?.port.containerPort).toBe(Number(adminListen.split(':').at(-1)));
     const configMap = only<{ data: Record<string, string> }>(monitoring, 'ConfigMap');
     expect(configMap.metadata.labels?.grafana_dashboard).toBe('1');
     expect(JSON.parse(configMap.data['ws-sidecar.json']!)).toEqual(dashboard);

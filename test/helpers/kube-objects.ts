@@ -53,6 +53,8 @@ export interface Container {
   lifecycle?: { preStop?: { httpGet?: HttpGet } };
   securityContext?: {
     runAsNonRoot?: boolean;
+    runAsUser?: number;
+    runAsGroup?: number;
     readOnlyRootFilesystem?: boolean;
     allowPrivilegeEscalation?: boolean;
     capabilities?: { drop?: string[] };
@@ -65,7 +67,7 @@ export interface PodTemplate {
   spec: {
     containers: Container[];
     terminationGracePeriodSeconds?: number;
-    securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; seccompProfile?: { type: string } };
     volumes?: Array<{ name: string; secret?: { secretName: string }; configMap?: { name: string } }>;
   };
 }
