@@ -1,0 +1,35 @@
+// Idle memory: open many connections, send nothing, and read the proxy's
+// resident memory before and after. The difference per connection is what a
+// pod pays to hold a connection open.
+import { closeClients, openClients } from '../client-pool.js';
+import { sampleProcesses } from '../proc-stats.js';
+import type { RunningPeer } from '../peers.js';
+
+export interface IdleMemoryParams {
+  readonly connections: number;
+  readonly concurrency: number;
+  /** Time for the proxy's allocations to settle before the reading. */
+  readonly settleMs: number;
+}
+
+export interface IdleMemoryResult {
+  readonly connections: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  /** undefined for direct (no proxy process). */
+  readonly bytesPerConnection: number | undefined;
+}
+
+export async function runIdleMemory(peer: RunningPeer, params: IdleMemoryParams): Promise<IdleMemoryResult> {
+  const before = sampleProcesses(peer.pids());
+  const clients = await openClients(peer.port, params.connections, params.concurrency);
+  await new Promise((resolve) => setTimeout(resolve, params.settleMs));
+  const after = sampleProcesses(peer.pids());
+  await closeClients(clients);
+  return {
+    connections: clients.length,
+    rssBeforeBytes: before.rssBytes,
+    rssAfterBytes: after.rssBytes,
+    bytesPerConnection: peer.pids().length > 0 ? (after.rssBytes - before.rssBytes) / clients.length : undefined,
+  };
+}
