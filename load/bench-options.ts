@@ -35,11 +35,11 @@ const FULL = {
 } as const;
 
 const QUICK = {
-  steady: { connections: 50, messagesPerSecond: 500, payloadBytes: 128, warmupMs: 200, durationMs: 1000 },
-  saturationSmall: { connections: 8, window: 4, payloadBytes: 128, warmupMs: 200, durationMs: 500 },
-  saturationLarge: { connections: 8, window: 2, payloadBytes: 16 * 1024, warmupMs: 200, durationMs: 500 },
-  storm: { connections: 100, concurrency: 10, payloadBytes: 128 },
-  idle: { connections: 200, concurrency: 50, settleMs: 200 },
+  steady: { connections: 50, messagesPerSecond: 500, payloadBytes: 128, warmupMs: 100, durationMs: 600 },
+  saturationSmall: { connections: 8, window: 4, payloadBytes: 128, warmupMs: 100, durationMs: 300 },
+  saturationLarge: { connections: 8, window: 2, payloadBytes: 16 * 1024, warmupMs: 100, durationMs: 300 },
+  storm: { connections: 60, concurrency: 10, payloadBytes: 128 },
+  idle: { connections: 100, concurrency: 50, settleMs: 100 },
 } as const;
 
 export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--out DIR] [--cpu-prof DIR]`;
