@@ -54,7 +54,7 @@ export function figuresTable(results: readonly PeerResult[]): string {
     }
     const added = addedRtt(r, direct);
     lines.push(
-      `| ${r.peer} | ${fixed(r.steady?.cpuUsPerRoundTrip)} | ${fixed(r.steady?.rttP50Us, 0)} / ${fixed(r.steady?.rttP99Us, 0)} | ${fixed(added.p50, 0)} / ${fixed(added.p99, 0)} | ${fixed(r.saturationSmall?.roundTripsPerSecond, 0)} | ${fixed(r.saturationSmall?.cpuUsPerRoundTrip)} | ${fixed(r.saturationLarge?.roundTripsPerSecond, 0)} | ${fixed(r.saturationLarge?.cpuUsPerRoundTrip)} | ${kib(r.idle?.bytesPerConnection)} | ${fixed(r.storm?.cpuUsPerConnection, 0)} | ${fixed(r.storm?.connectionsPerSecond, 0)} |`,
+      `| ${r.peer} | ${fixed(r.steady?.cpuUsPerRoundTrip)} | ${fixed(r.steady?.rttP50Us, 0)} / ${fixed(r.steady?.rttP99Us, 0)} | ${fixed(added.p50, 0)} / ${fixed(added.p99, 0)} | ${fixed(r.saturationSmall?.roundTripsPerSecond, 0)} | ${fixed(r.saturationSmall?.cpuUsPerRoundTrip)} | ${fixed(r.saturationLarge?.roundTripsPerSecond, 0)} | ${fixed(r.saturationLarge?.cpuUsPerRoundTrip)} | ${kib(r.idle?.bytesPerConnection)}${r.idle?.failed ? ` (${r.idle.failed} failed)` : ''} | ${fixed(r.storm?.cpuUsPerConnection, 0)} | ${fixed(r.storm?.connectionsPerSecond, 0)} |`,
     );
   }
   return lines.join('\n');

@@ -18,6 +18,7 @@ export function nextSourceAddress(): string {
 export function openClient(port: number, path = '/'): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { localAddress: nextSourceAddress(), perMessageDeflate: false });
   return new Promise((resolve, reject) => {
+    // `ws` may report more than one error for a failed handshake: every one is handled.
     const fail = (err: Error): void => {
       ws.terminate();
       reject(err);
@@ -27,26 +28,35 @@ export function openClient(port: number, path = '/'): Promise<WebSocket> {
       ws.on('error', () => undefined);
       resolve(ws);
     });
-    ws.once('error', fail);
+    ws.on('error', fail);
     ws.once('unexpected-response', (_req, res) => fail(new Error(`unexpected response ${res.statusCode}`)));
   });
 }
 
-/** Opens `count` clients with at most `concurrency` handshakes in flight. */
-export async function openClients(port: number, count: number, concurrency: number): Promise<WebSocket[]> {
+/** Opens `count` clients with at most `concurrency` handshakes in flight; failures are counted. */
+export async function tryOpenClients(port: number, count: number, concurrency: number): Promise<{ clients: WebSocket[]; failures: Error[] }> {
   const clients: WebSocket[] = [];
+  const failures: Error[] = [];
   let started = 0;
   const worker = async (): Promise<void> => {
     while (started < count) {
       started++;
-      clients.push(await openClient(port));
+      await openClient(port).then(
+        (ws) => clients.push(ws),
+        (err: Error) => failures.push(err),
+      );
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  } catch (err) {
-    closeClients(clients);
-    throw err;
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { clients, failures };
+}
+
+/** Opens `count` clients or none: the first failure closes the rest and rejects. */
+export async function openClients(port: number, count: number, concurrency: number): Promise<WebSocket[]> {
+  const { clients, failures } = await tryOpenClients(port, count, concurrency);
+  if (failures.length > 0) {
+    await closeClients(clients);
+    throw new Error(`${failures.length} of ${count} connections failed, first: ${failures[0]!.message}`);
   }
   return clients;
 }

@@ -18,7 +18,8 @@ worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 events {
-  worker_connections ${2 * config.maxConnections + 100};
+  # two per proxied connection, plus closing ones from earlier scenarios
+  worker_connections ${Math.min(19_500, 2 * config.maxConnections + 1000)};
 }
 http {
   access_log off;

@@ -1,7 +1,7 @@
 // Idle memory: open many connections, send nothing, and read the proxy's
 // resident memory before and after. The difference per connection is what a
 // pod pays to hold a connection open.
-import { closeClients, openClients } from '../client-pool.js';
+import { closeClients, tryOpenClients } from '../client-pool.js';
 import { sampleProcesses } from '../proc-stats.js';
 import type { RunningPeer } from '../peers.js';
 
@@ -14,6 +14,9 @@ export interface IdleMemoryParams {
 
 export interface IdleMemoryResult {
   readonly connections: number;
+  /** Connections that could not be opened (the peer's limits, or the machine's). */
+  readonly failed: number;
+  readonly firstFailure?: string;
   readonly rssBeforeBytes: number;
   readonly rssAfterBytes: number;
   /** undefined for direct (no proxy process). */
@@ -22,12 +25,14 @@ export interface IdleMemoryResult {
 
 export async function runIdleMemory(peer: RunningPeer, params: IdleMemoryParams): Promise<IdleMemoryResult> {
   const before = sampleProcesses(peer.pids());
-  const clients = await openClients(peer.port, params.connections, params.concurrency);
+  const { clients, failures } = await tryOpenClients(peer.port, params.connections, params.concurrency);
   await new Promise((resolve) => setTimeout(resolve, params.settleMs));
   const after = sampleProcesses(peer.pids());
   await closeClients(clients);
   return {
     connections: clients.length,
+    failed: failures.length,
+    firstFailure: failures[0]?.message,
     rssBeforeBytes: before.rssBytes,
     rssAfterBytes: after.rssBytes,
     bytesPerConnection: peer.pids().length > 0 ? (after.rssBytes - before.rssBytes) / clients.length : undefined,
