@@ -15,6 +15,9 @@ import { haproxyConfig, nginxConfig } from './proxy-configs.js';
 export const PEER_NAMES = ['direct', 'ws-sidecar', 'nginx', 'haproxy', 'http-proxy'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
+/** The sidecar under test: this checkout's build, or another build's main.js via WS_SIDECAR_CLI. */
+export const SIDECAR_CLI = process.env.WS_SIDECAR_CLI || CLI_PATH;
+
 export const NGINX_PATH = '/usr/sbin/nginx';
 export const HAPROXY_PATH = '/usr/sbin/haproxy';
 
@@ -37,7 +40,7 @@ export interface PeerOptions {
 
 /** Why a peer cannot run here, or undefined when it can. */
 export function peerUnavailable(name: PeerName): string | undefined {
-  const binary = name === 'nginx' ? NGINX_PATH : name === 'haproxy' ? HAPROXY_PATH : name === 'ws-sidecar' ? CLI_PATH : undefined;
+  const binary = name === 'nginx' ? NGINX_PATH : name === 'haproxy' ? HAPROXY_PATH : name === 'ws-sidecar' ? SIDECAR_CLI : undefined;
   if (binary === undefined) return undefined;
   try {
     accessSync(binary, name === 'ws-sidecar' ? constants.R_OK : constants.X_OK);
@@ -69,6 +72,7 @@ async function startWsSidecar(options: PeerOptions): Promise<RunningPeer> {
   const sidecar = await startSidecarProcess(
     ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'],
     env,
+    SIDECAR_CLI,
   );
   return {
     name: 'ws-sidecar',

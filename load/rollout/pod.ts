@@ -3,6 +3,7 @@
 // injected preStop hook: the sidecar drains first, then the app gets SIGTERM.
 import { startSidecarProcess, type SidecarProcess } from '../../test/helpers/sidecar-process.js';
 import { startNodeChild, type NodeChild } from '../node-child.js';
+import { SIDECAR_CLI } from '../peers.js';
 
 export interface Pod {
   /** Where the balancer sends connections: the sidecar, or the app itself. */
@@ -18,7 +19,7 @@ export async function startPod(sidecarArgs: readonly string[] | undefined): Prom
   if (sidecarArgs === undefined) return bareApp(app);
   let sidecar: SidecarProcess;
   try {
-    sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, ...sidecarArgs]);
+    sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, ...sidecarArgs], {}, SIDECAR_CLI);
   } catch (err) {
     await app.stop();
     throw err;

@@ -25,9 +25,9 @@ export interface SidecarProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Runs `node dist/proxy/main.js ...args`; the caller passes --upstream etc. Ports default to 0. */
-export async function startSidecarProcess(args: string[], env: Record<string, string> = {}): Promise<SidecarProcess> {
-  const fullArgs = [CLI_PATH, ...args];
+/** Runs `node dist/proxy/main.js ...args` (or another build's main.js); the caller passes --upstream etc. Ports default to 0. */
+export async function startSidecarProcess(args: string[], env: Record<string, string> = {}, cliPath = CLI_PATH): Promise<SidecarProcess> {
+  const fullArgs = [cliPath, ...args];
   if (!args.some((arg) => arg.startsWith('--listen'))) fullArgs.push('--listen', '127.0.0.1:0');
   if (!args.some((arg) => arg.startsWith('--admin-listen'))) fullArgs.push('--admin-listen', '127.0.0.1:0');
   const child = spawn(process.execPath, fullArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,8 +78,8 @@ export async function startSidecarProcess(args: string[], env: Record<string, st
 }
 
 /** Runs the CLI to completion (for config errors, --help, drain, inject). */
-export async function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+export async function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}, cliPath = CLI_PATH): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
