@@ -3,7 +3,7 @@
 // and naive http-proxy. A peer whose binary is missing is skipped with a note.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -141,9 +141,4 @@ async function waitForPort(port: number, exited: Promise<unknown>, failure: () =
     await delay(25);
   }
   throw new Error(failure());
-}
-
-export function ensureDir(dir: string): string {
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  return dir;
 }

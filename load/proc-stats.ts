@@ -5,14 +5,19 @@ import { readFileSync } from 'node:fs';
 /** Kernel clock ticks per second for utime/stime (`getconf CLK_TCK`; 100 on Linux x86/arm). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** A /proc file's text, or undefined once the process is gone. */
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** utime + stime of one process in microseconds (0 once it is gone). */
 export function cpuMicros(pid: number): number {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 0;
-  }
+  const text = readProc(`/proc/${pid}/stat`);
+  if (text === undefined) return 0;
   // The command name may contain spaces and parentheses: fields start after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
@@ -21,13 +26,7 @@ export function cpuMicros(pid: number): number {
 
 /** Resident set size of one process in bytes (VmRSS; 0 once it is gone). */
 export function rssBytes(pid: number): number {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return 0;
-  }
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(text);
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readProc(`/proc/${pid}/status`) ?? '');
   return match ? Number(match[1]) * 1024 : 0;
 }
 
@@ -35,12 +34,7 @@ export function rssBytes(pid: number): number {
 export function processTree(pid: number): number[] {
   const all = [pid];
   for (let i = 0; i < all.length; i++) {
-    let children = '';
-    try {
-      children = readFileSync(`/proc/${all[i]}/task/${all[i]}/children`, 'utf8');
-    } catch {
-      continue;
-    }
+    const children = readProc(`/proc/${all[i]}/task/${all[i]}/children`) ?? '';
     for (const child of children.trim().split(/\s+/)) if (child) all.push(Number(child));
   }
   return all;
