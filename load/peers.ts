@@ -67,13 +67,12 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
 }
 
 async function startWsSidecar(options: PeerOptions): Promise<RunningPeer> {
-  const env: Record<string, string> = {};
-  if (options.cpuProfileDir) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}`;
-  const sidecar = await startSidecarProcess(
-    ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'],
-    env,
-    SIDECAR_CLI,
-  );
+  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'];
+  // The helper runs `node <cliPath> ...args`, and --cpu-prof is refused in NODE_OPTIONS:
+  // so the profiler flags take the script's place and the script leads the args.
+  const sidecar = options.cpuProfileDir
+    ? await startSidecarProcess([`--cpu-prof-dir=${options.cpuProfileDir}`, SIDECAR_CLI, ...args], {}, '--cpu-prof')
+    : await startSidecarProcess(args, {}, SIDECAR_CLI);
   return {
     name: 'ws-sidecar',
     port: sidecar.dataPort,
