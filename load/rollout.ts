@@ -14,6 +14,7 @@ const FULL: RolloutParams = {
   sendIntervalMs: 1000,
   fallbackDelayMs: 100,
   sidecarArgs: ['--drain-spread', '5', '--retry-after', '2', '--max-connections', '0'],
+  sequential: false,
   settleTimeoutMs: 20_000,
 };
 
@@ -23,6 +24,7 @@ const QUICK: RolloutParams = {
   sendIntervalMs: 100,
   fallbackDelayMs: 100,
   sidecarArgs: ['--drain-spread', '1', '--retry-after', '0.4', '--max-connections', '0'],
+  sequential: false,
   settleTimeoutMs: 10_000,
 };
 
@@ -43,23 +45,25 @@ export function rolloutMarkdown(results: readonly RolloutResult[], header: strin
   return lines.join('\n') + '\n';
 }
 
-export async function runRollouts(quick: boolean, outDir: string): Promise<{ results: RolloutResult[]; markdown: string; file: string }> {
-  const params = quick ? QUICK : FULL;
+export async function runRollouts(quick: boolean, outDir: string, sequential = false): Promise<{ results: RolloutResult[]; markdown: string; file: string }> {
+  const params = { ...(quick ? QUICK : FULL), sequential };
   const results: RolloutResult[] = [];
   for (const mode of ['sidecar', 'baseline'] as const) {
     process.stderr.write(`[rollout] ${mode}\n`);
     results.push(await runRollout(mode, params));
   }
   const when = new Date().toISOString();
-  const markdown = rolloutMarkdown(results, `## ws-sidecar rollout (${quick ? 'quick' : 'full'}), ${when}: ${params.pods} pods, ${params.clients} clients, one message per ${params.sendIntervalMs} ms each`);
+  const markdown = rolloutMarkdown(results, `## ws-sidecar rollout (${quick ? 'quick' : 'full'}), ${when}: ${params.pods} pods, ${params.clients} clients, one message per ${params.sendIntervalMs} ms each, ${sequential ? 'each pod gone before the next is replaced' : 'drains overlapping (maxSurge 1)'}`);
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `rollout-${quick ? 'quick' : 'full'}-${when.replace(/[:.]/g, '-')}.json`);
+  const file = join(outDir, `rollout-${quick ? 'quick' : 'full'}${sequential ? '-sequential' : ''}-${when.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ when, params, results }, null, 2));
   return { results, markdown, file };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: RESULTS_DIR } } });
-  const { markdown, file } = await runRollouts(values.quick, values.out);
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, sequential: { type: 'boolean', default: false }, out: { type: 'string', default: RESULTS_DIR } },
+  });
+  const { markdown, file } = await runRollouts(values.quick, values.out, values.sequential);
   process.stdout.write(markdown + `\nJSON: ${file}\n`);
 }

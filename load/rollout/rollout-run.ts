@@ -16,12 +16,18 @@ export interface RolloutParams {
   readonly fallbackDelayMs: number;
   /** Sidecar flags for the drain (spread, reconnect hint base). */
   readonly sidecarArgs: readonly string[];
+  /**
+   * Wait for each old pod to be gone before replacing the next (a Deployment with
+   * minReadySeconds ≥ the drain); otherwise drains overlap as with plain maxSurge 1.
+   */
+  readonly sequential: boolean;
   /** How long clients may take to come back and get every ack after the last restart. */
   readonly settleTimeoutMs: number;
 }
 
 export interface RolloutResult {
   readonly mode: RolloutMode;
+  readonly sequential: boolean;
   readonly clients: number;
   readonly sent: number;
   readonly acknowledged: number;
@@ -61,6 +67,7 @@ export async function runRollout(mode: RolloutMode, params: RolloutParams): Prom
       balancer.remove(old.port);
       pods[i] = replacement;
       terminations.push(old.terminate());
+      if (params.sequential) await terminations.at(-1);
     }
     await Promise.all(terminations);
     await waitUntil(() => clients.every((client) => client.isOpen && client.unacknowledged === 0), params.settleTimeoutMs);
@@ -71,6 +78,7 @@ export async function runRollout(mode: RolloutMode, params: RolloutParams): Prom
     const rate = reconnectRate(tally.reconnectTimes, 1000);
     return {
       mode,
+      sequential: params.sequential,
       clients: params.clients,
       sent: tally.sent,
       acknowledged: tally.acknowledged,
