@@ -1,7 +1,7 @@
 // `npm run bench`: every peer in front of a fresh echo app, the same scenarios
 // against each, one markdown report (and a JSON file) comparing them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js';
@@ -45,6 +45,7 @@ function log(message: string): void {
 
 export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]; markdown: string; file: string }> {
   const workDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-bench-'));
+  const loadBefore = loadavg()[0]!;
   const results: PeerResult[] = [];
   try {
     for (const name of plan.peers) results.push(await benchPeer(name, plan, workDir));
@@ -52,7 +53,7 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
     rmSync(workDir, { recursive: true, force: true });
   }
   const when = new Date().toISOString();
-  const header = `## ws-sidecar bench (${plan.quick ? 'quick' : 'full'}), ${when}, ${cpus().length} CPUs, Node ${process.version}\n\nOne run; other processes on this machine share the CPU, so read the figures as ratios within the run.`;
+  const header = `## ws-sidecar bench (${plan.quick ? 'quick' : 'full'}), ${when}, ${cpus().length} CPUs, Node ${process.version}\n\nOne run; other processes on this machine share the CPU (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), so read the figures as ratios within the run.`;
   const markdown = benchMarkdown(results, header);
   mkdirSync(plan.outDir, { recursive: true });
   const file = join(plan.outDir, `bench-${plan.quick ? 'quick' : 'full'}-${when.replace(/[:.]/g, '-')}.json`);
