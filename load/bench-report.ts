@@ -9,6 +9,8 @@ import type { StormResult } from './scenarios/storm.js';
 export interface PeerResult {
   readonly peer: PeerName;
   readonly skipped?: string;
+  /** The peer or one of its scenarios broke; the message says how. */
+  readonly failed?: string;
   readonly steady?: SteadyResult;
   readonly saturationSmall?: SaturationResult;
   readonly saturationLarge?: SaturationResult;
@@ -48,8 +50,8 @@ export function figuresTable(results: readonly PeerResult[]): string {
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    if (r.skipped) {
-      lines.push(`| ${r.peer} | skipped: ${r.skipped} |||||||||| `);
+    if (r.skipped || r.failed) {
+      lines.push(`| ${r.peer} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.failed}`} |||||||||| `);
       continue;
     }
     const added = addedRtt(r, direct);
@@ -62,12 +64,12 @@ export function figuresTable(results: readonly PeerResult[]): string {
 
 /** Each proxy's costs divided by nginx's (< 1 is cheaper than nginx). */
 export function ratioTable(results: readonly PeerResult[]): string {
-  const nginx = results.find((r) => r.peer === 'nginx' && !r.skipped);
+  const nginx = results.find((r) => r.peer === 'nginx' && !r.skipped && !r.failed);
   if (!nginx) return '_nginx was not measured: no ratios._';
   const header = `| peer (÷ nginx) | ${COST_FIGURES.map((f) => f.name).join(' | ')} |`;
   const lines = [header, `|---|${COST_FIGURES.map(() => '---').join('|')}|`];
   for (const r of results) {
-    if (r.skipped || r.peer === 'direct') continue;
+    if (r.skipped || r.failed || r.peer === 'direct') continue;
     lines.push(`| ${r.peer} | ${COST_FIGURES.map((f) => fixed(ratio(f.read(r), f.read(nginx)), 2)).join(' | ')} |`);
   }
   return lines.join('\n');

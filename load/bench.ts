@@ -48,7 +48,10 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
   const loadBefore = loadavg()[0]!;
   const results: PeerResult[] = [];
   try {
-    for (const name of plan.peers) results.push(await benchPeer(name, plan, workDir));
+    for (const name of plan.peers) {
+      // One peer breaking (a config a new nginx refuses...) must not lose the others' figures.
+      results.push(await benchPeer(name, plan, workDir).catch((err: Error) => ({ peer: name, failed: err.message })));
+    }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

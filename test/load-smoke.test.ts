@@ -20,6 +20,7 @@ describe('load smoke', () => {
     expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'nginx', 'haproxy', 'http-proxy']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
     for (const result of results) {
+      expect(result.failed, result.peer).toBeUndefined();
       if (result.skipped) {
         expect(peerUnavailable(result.peer)).toBe(result.skipped);
         continue;
