@@ -1,0 +1,65 @@
+// `npm run bench` options: the full figures of issue 8, or `--quick` for CI.
+import { parseArgs } from 'node:util';
+import { PEER_NAMES, type PeerName } from './peers.js';
+import type { IdleMemoryParams } from './scenarios/idle-memory.js';
+import type { SaturationParams } from './scenarios/saturation.js';
+import type { SteadyParams } from './scenarios/steady.js';
+import type { StormParams } from './scenarios/storm.js';
+
+export interface BenchPlan {
+  readonly quick: boolean;
+  readonly peers: readonly PeerName[];
+  readonly steady: SteadyParams;
+  readonly saturationSmall: SaturationParams;
+  readonly saturationLarge: SaturationParams;
+  readonly storm: StormParams;
+  readonly idle: IdleMemoryParams;
+  /** Where the JSON result goes (a directory). */
+  readonly outDir: string;
+  /** When set, the sidecar runs under `node --cpu-prof` writing here. */
+  readonly cpuProfileDir: string | undefined;
+}
+
+/**
+ * The per-process open-files hard limit here is 20,000 and a proxy holds two
+ * sockets per connection, so 9,000 idle connections is the most every peer can hold.
+ */
+const FULL_IDLE_CONNECTIONS = 9000;
+
+const FULL = {
+  steady: { connections: 1000, messagesPerSecond: 5000, payloadBytes: 128, warmupMs: 2000, durationMs: 10_000 },
+  saturationSmall: { connections: 64, window: 8, payloadBytes: 128, warmupMs: 1000, durationMs: 5000 },
+  saturationLarge: { connections: 64, window: 2, payloadBytes: 16 * 1024, warmupMs: 1000, durationMs: 5000 },
+  storm: { connections: 3000, concurrency: 50, payloadBytes: 128 },
+  idle: { connections: FULL_IDLE_CONNECTIONS, concurrency: 200, settleMs: 2000 },
+} as const;
+
+const QUICK = {
+  steady: { connections: 50, messagesPerSecond: 500, payloadBytes: 128, warmupMs: 100, durationMs: 600 },
+  saturationSmall: { connections: 8, window: 4, payloadBytes: 128, warmupMs: 100, durationMs: 300 },
+  saturationLarge: { connections: 8, window: 2, payloadBytes: 16 * 1024, warmupMs: 100, durationMs: 300 },
+  storm: { connections: 60, concurrency: 10, payloadBytes: 128 },
+  idle: { connections: 100, concurrency: 50, settleMs: 100 },
+} as const;
+
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--out DIR] [--cpu-prof DIR]`;
+
+export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      peers: { type: 'string', default: PEER_NAMES.join(',') },
+      out: { type: 'string', default: defaultOutDir },
+      'cpu-prof': { type: 'string' },
+    },
+    strict: true,
+  });
+  const peers = values.peers.split(',').map((name) => name.trim());
+  const unknown = peers.filter((name) => !(PEER_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown peer(s) ${unknown.join(', ')}; ${BENCH_USAGE}`);
+  // direct is the baseline for added RTT: always measured first.
+  const ordered = PEER_NAMES.filter((name) => name === 'direct' || peers.includes(name));
+  const sizes = values.quick ? QUICK : FULL;
+  return { quick: values.quick, peers: ordered, ...sizes, outDir: values.out, cpuProfileDir: values['cpu-prof'] };
+}

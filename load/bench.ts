@@ -1,0 +1,71 @@
+// `npm run bench`: every peer in front of a fresh echo app, the same scenarios
+// against each, one markdown report (and a JSON file) comparing them.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js';
+import { parseBenchArgs, type BenchPlan } from './bench-options.js';
+import { startNodeChild } from './node-child.js';
+import { peerUnavailable, startPeer, type PeerName } from './peers.js';
+import { runIdleMemory } from './scenarios/idle-memory.js';
+import { runSaturation } from './scenarios/saturation.js';
+import { runSteady } from './scenarios/steady.js';
+import { runStorm } from './scenarios/storm.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+async function benchPeer(name: PeerName, plan: BenchPlan, workDir: string): Promise<PeerResult> {
+  const skipped = peerUnavailable(name);
+  if (skipped) return { peer: name, skipped };
+  const app = await startNodeChild('./echo-app.ts');
+  const maxConnections = Math.max(plan.idle.connections, plan.steady.connections) + 100;
+  const peer = await startPeer(name, { appPort: app.port, workDir, maxConnections, cpuProfileDir: plan.cpuProfileDir });
+  try {
+    log(`${name}: steady`);
+    const steady = await runSteady(peer, plan.steady);
+    log(`${name}: saturation ${plan.saturationSmall.payloadBytes} B`);
+    const saturationSmall = await runSaturation(peer, plan.saturationSmall);
+    log(`${name}: saturation ${plan.saturationLarge.payloadBytes} B`);
+    const saturationLarge = await runSaturation(peer, plan.saturationLarge);
+    log(`${name}: storm`);
+    const storm = await runStorm(peer, plan.storm);
+    log(`${name}: idle memory`);
+    const idle = await runIdleMemory(peer, plan.idle);
+    return { peer: name, steady, saturationSmall, saturationLarge, storm, idle };
+  } finally {
+    await peer.stop();
+    await app.stop();
+  }
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]; markdown: string; file: string }> {
+  const workDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-bench-'));
+  const loadBefore = loadavg()[0]!;
+  const results: PeerResult[] = [];
+  try {
+    for (const name of plan.peers) {
+      // One peer breaking (a config a new nginx refuses...) must not lose the others' figures.
+      results.push(await benchPeer(name, plan, workDir).catch((err: Error) => ({ peer: name, failed: err.message })));
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  const when = new Date().toISOString();
+  const header = `## ws-sidecar bench (${plan.quick ? 'quick' : 'full'}), ${when}, ${cpus().length} CPUs, Node ${process.version}\n\nOne run; other processes on this machine share the CPU (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), so read the figures as ratios within the run.`;
+  const markdown = benchMarkdown(results, header);
+  mkdirSync(plan.outDir, { recursive: true });
+  const file = join(plan.outDir, `bench-${plan.quick ? 'quick' : 'full'}-${when.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ when, plan, results, targets: targetChecks(results) }, null, 2));
+  return { results, markdown, file };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const plan = parseBenchArgs(process.argv.slice(2), RESULTS_DIR);
+  const { markdown, file } = await runBench(plan);
+  process.stdout.write(markdown + `\nJSON: ${file}\n`);
+}

@@ -1,0 +1,143 @@
+// The proxies compared in one run, each started in front of the same kind of
+// echo app: direct (no proxy), ws-sidecar (the compiled CLI), nginx, haproxy
+// and naive http-proxy. A peer whose binary is missing is skipped with a note.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CLI_PATH, startSidecarProcess } from '../test/helpers/sidecar-process.js';
+import { startNodeChild } from './node-child.js';
+import { processTree } from './proc-stats.js';
+import { haproxyConfig, nginxConfig } from './proxy-configs.js';
+
+export const PEER_NAMES = ['direct', 'ws-sidecar', 'nginx', 'haproxy', 'http-proxy'] as const;
+export type PeerName = (typeof PEER_NAMES)[number];
+
+/** The sidecar under test: this checkout's build, or another build's main.js via WS_SIDECAR_CLI. */
+export const SIDECAR_CLI = process.env.WS_SIDECAR_CLI || CLI_PATH;
+
+export const NGINX_PATH = '/usr/sbin/nginx';
+export const HAPROXY_PATH = '/usr/sbin/haproxy';
+
+export interface RunningPeer {
+  readonly name: PeerName;
+  /** Where clients connect. */
+  readonly port: number;
+  /** The proxy's processes now (empty for direct). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export interface PeerOptions {
+  readonly appPort: number;
+  readonly workDir: string;
+  readonly maxConnections: number;
+  /** Directory for a `node --cpu-prof` profile of the sidecar (written when it exits). */
+  readonly cpuProfileDir?: string;
+}
+
+/** Why a peer cannot run here, or undefined when it can. */
+export function peerUnavailable(name: PeerName): string | undefined {
+  const binary = name === 'nginx' ? NGINX_PATH : name === 'haproxy' ? HAPROXY_PATH : name === 'ws-sidecar' ? SIDECAR_CLI : undefined;
+  if (binary === undefined) return undefined;
+  try {
+    accessSync(binary, name === 'ws-sidecar' ? constants.R_OK : constants.X_OK);
+    return undefined;
+  } catch {
+    return name === 'ws-sidecar' ? `${binary} missing: run npm run build` : `${binary} not installed`;
+  }
+}
+
+export async function startPeer(name: PeerName, options: PeerOptions): Promise<RunningPeer> {
+  switch (name) {
+    case 'direct':
+      return { name, port: options.appPort, pids: () => [], stop: async () => undefined };
+    case 'ws-sidecar':
+      return startWsSidecar(options);
+    case 'nginx':
+    case 'haproxy':
+      return startNativePeer(name, options);
+    case 'http-proxy': {
+      const child = await startNodeChild('./http-proxy-peer.ts', [`http://127.0.0.1:${options.appPort}`]);
+      return { name, port: child.port, pids: () => [child.pid], stop: () => child.stop() };
+    }
+  }
+}
+
+async function startWsSidecar(options: PeerOptions): Promise<RunningPeer> {
+  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'];
+  // The helper runs `node <cliPath> ...args`, and --cpu-prof is refused in NODE_OPTIONS:
+  // so the profiler flags take the script's place and the script leads the args.
+  const sidecar = options.cpuProfileDir
+    ? await startSidecarProcess([`--cpu-prof-dir=${options.cpuProfileDir}`, SIDECAR_CLI, ...args], {}, '--cpu-prof')
+    : await startSidecarProcess(args, {}, SIDECAR_CLI);
+  return {
+    name: 'ws-sidecar',
+    port: sidecar.dataPort,
+    pids: () => [sidecar.child.pid!],
+    // SIGTERM so that a CPU profile gets written; SIGKILL if it hangs.
+    stop: () => stopChild(sidecar.child, sidecar.exited),
+  };
+}
+
+async function startNativePeer(name: 'nginx' | 'haproxy', options: PeerOptions): Promise<RunningPeer> {
+  const dir = join(options.workDir, name);
+  mkdirSync(dir, { recursive: true });
+  const listenPort = await freePort();
+  const config = { listenPort, appPort: options.appPort, dir, maxConnections: options.maxConnections };
+  let child: ChildProcess;
+  if (name === 'nginx') {
+    const file = join(dir, 'nginx.conf');
+    writeFileSync(file, nginxConfig(config, process.getuid?.() === 0));
+    child = spawn(NGINX_PATH, ['-p', dir, '-c', file, '-e', join(dir, 'nginx-error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } else {
+    const file = join(dir, 'haproxy.cfg');
+    writeFileSync(file, haproxyConfig(config));
+    child = spawn(HAPROXY_PATH, ['-f', file, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  await waitForPort(listenPort, exited, () => `${name} exited before listening: ${stderr}`);
+  return { name, port: listenPort, pids: () => processTree(child.pid!), stop: () => stopChild(child, exited) };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port free a moment ago (nginx and haproxy cannot report a port 0 binding). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Polls until something accepts on the port (the native peers do not say when they listen). */
+async function waitForPort(port: number, exited: Promise<unknown>, failure: () => string): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (gone) throw new Error(failure());
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await delay(25);
+  }
+  throw new Error(failure());
+}
