@@ -1,7 +1,6 @@
 // Connection storm: many short connections, each opened, used for one echo and
 // closed by the client, with a bounded number in flight. The proxy's CPU per
 // connection is the handshake cost the issue compares.
-import { WebSocket } from 'ws';
 import { openClient } from '../client-pool.js';
 import { sampleProcesses } from '../proc-stats.js';
 import type { RunningPeer } from '../peers.js';
