@@ -9,6 +9,8 @@ import type { StormParams } from './scenarios/storm.js';
 export interface BenchPlan {
   readonly quick: boolean;
   readonly peers: readonly PeerName[];
+  /** Which scenarios run (all by default). */
+  readonly scenarios: readonly ScenarioName[];
   readonly steady: SteadyParams;
   readonly saturationSmall: SaturationParams;
   readonly saturationLarge: SaturationParams;
@@ -42,7 +44,10 @@ const QUICK = {
   idle: { connections: 100, concurrency: 50, settleMs: 100 },
 } as const;
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--out DIR] [--cpu-prof DIR]`;
+export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle] [--out DIR] [--cpu-prof DIR]`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({
@@ -50,6 +55,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
     options: {
       quick: { type: 'boolean', default: false },
       peers: { type: 'string', default: PEER_NAMES.join(',') },
+      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
       out: { type: 'string', default: defaultOutDir },
       'cpu-prof': { type: 'string' },
     },
@@ -58,8 +64,11 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
   const peers = values.peers.split(',').map((name) => name.trim());
   const unknown = peers.filter((name) => !(PEER_NAMES as readonly string[]).includes(name));
   if (unknown.length > 0) throw new Error(`unknown peer(s) ${unknown.join(', ')}; ${BENCH_USAGE}`);
+  const scenarios = values.scenarios.split(',').map((name) => name.trim());
+  const unknownScenarios = scenarios.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
+  if (unknownScenarios.length > 0) throw new Error(`unknown scenario(s) ${unknownScenarios.join(', ')}; ${BENCH_USAGE}`);
   // direct is the baseline for added RTT: always measured first.
   const ordered = PEER_NAMES.filter((name) => name === 'direct' || peers.includes(name));
   const sizes = values.quick ? QUICK : FULL;
-  return { quick: values.quick, peers: ordered, ...sizes, outDir: values.out, cpuProfileDir: values['cpu-prof'] };
+  return { quick: values.quick, peers: ordered, scenarios: scenarios as ScenarioName[], ...sizes, outDir: values.out, cpuProfileDir: values['cpu-prof'] };
 }

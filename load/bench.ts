@@ -5,7 +5,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js';
-import { parseBenchArgs, type BenchPlan } from './bench-options.js';
+import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-options.js';
 import { startNodeChild } from './node-child.js';
 import { peerUnavailable, startPeer, type PeerName } from './peers.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
@@ -22,16 +22,17 @@ async function benchPeer(name: PeerName, plan: BenchPlan, workDir: string): Prom
   const maxConnections = Math.max(plan.idle.connections, plan.steady.connections) + 100;
   const peer = await startPeer(name, { appPort: app.port, workDir, maxConnections, cpuProfileDir: plan.cpuProfileDir });
   try {
-    log(`${name}: steady`);
-    const steady = await runSteady(peer, plan.steady);
-    log(`${name}: saturation ${plan.saturationSmall.payloadBytes} B`);
-    const saturationSmall = await runSaturation(peer, plan.saturationSmall);
-    log(`${name}: saturation ${plan.saturationLarge.payloadBytes} B`);
-    const saturationLarge = await runSaturation(peer, plan.saturationLarge);
-    log(`${name}: storm`);
-    const storm = await runStorm(peer, plan.storm);
-    log(`${name}: idle memory`);
-    const idle = await runIdleMemory(peer, plan.idle);
+    const wanted = (scenario: ScenarioName): boolean => plan.scenarios.includes(scenario);
+    const run = async <T>(scenario: ScenarioName, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      if (!wanted(scenario)) return undefined;
+      log(`${name}: ${label}`);
+      return fn();
+    };
+    const steady = await run('steady', 'steady', () => runSteady(peer, plan.steady));
+    const saturationSmall = await run('saturation', `saturation ${plan.saturationSmall.payloadBytes} B`, () => runSaturation(peer, plan.saturationSmall));
+    const saturationLarge = await run('saturation', `saturation ${plan.saturationLarge.payloadBytes} B`, () => runSaturation(peer, plan.saturationLarge));
+    const storm = await run('storm', 'storm', () => runStorm(peer, plan.storm));
+    const idle = await run('idle', 'idle memory', () => runIdleMemory(peer, plan.idle));
     return { peer: name, steady, saturationSmall, saturationLarge, storm, idle };
   } finally {
     await peer.stop();

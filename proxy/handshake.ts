@@ -1,98 +1,124 @@
-// The upstream half of a WebSocket upgrade: the client's request goes to the app
-// as is (plus X-Forwarded-*); the app's answer comes back as is. A 101 starts a
-// tunnel; anything else is relayed and the connection closed.
-import { request, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
+// The upstream half of a WebSocket upgrade, on a plain TCP socket: the client's
+// request head goes to the app as is (plus X-Forwarded-*), and the app's answer
+// comes back byte for byte. A 101 hands both sockets to a tunnel; any other
+// answer is relayed to its end and the client connection closed. No HTTP client
+// objects are made, and nothing of the handshake stays attached to the sockets.
+import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import type { Address } from './config.js';
 import { withForwardedHeaders } from './forwarded-headers.js';
+import { responseEndOf, type ResponseEnd } from './response-end.js';
 
 export type HandshakeOutcome =
   | { kind: 'upgraded'; upstream: Socket; upstreamHead: Buffer; durationMs: number }
   | { kind: 'refused'; statusCode: number } // the app answered with a non-101
-  | { kind: 'failed'; error: Error } // connect error, reset or timeout: no answer from the app
+  | { kind: 'failed'; error: Error } // connect error, reset, garbage or timeout: no usable answer
   | { kind: 'client-gone' };
 
 export interface HandshakeOptions {
   readonly upstream: Address;
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  readonly maxHeaderSize: number;
 }
 
-/**
- * Sends the upgrade request to the app. On a 101 the app's response head is
- * written to the client and the caller gets the upstream socket; on any other
- * answer the response is relayed to the client here.
- */
-export function forwardUpgrade(
-  req: IncomingMessage,
-  client: Socket,
-  options: HandshakeOptions,
-  done: (outcome: HandshakeOutcome) => void,
-): void {
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+export function forwardUpgrade(req: IncomingMessage, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
   const startedAt = performance.now();
+  const upstream = connect({ host: options.upstream.host, port: options.upstream.port });
+  upstream.setNoDelay(true);
+  let received: Buffer | undefined;
   let settled = false;
+
   const settle = (outcome: HandshakeOutcome): void => {
-    if (settled) return;
     settled = true;
-    clearTimeout(timer);
+    clearTimeout(connectTimer);
+    clearTimeout(answerTimer);
+    upstream.off('data', onData).off('error', onFailure).off('close', onEarlyClose);
     client.off('close', onClientGone);
     done(outcome);
   };
-  const upstreamReq = request({
-    host: options.upstream.host,
-    port: options.upstream.port,
-    method: req.method,
-    path: req.url,
-    headers: withForwardedHeaders(req, false) as unknown as Record<string, string>,
-    setHost: false,
-    agent: false,
-  });
-  const timer = setTimeout(() => {
-    upstreamReq.destroy(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`));
-  }, options.handshakeTimeoutMs);
-  upstreamReq.on('socket', (socket: Socket) => {
-    socket.setTimeout(options.connectTimeoutMs, () => {
-      if (socket.connecting) upstreamReq.destroy(new Error(`connect to the app timed out after ${options.connectTimeoutMs} ms`));
-    });
-    socket.once('connect', () => socket.setTimeout(0));
-  });
+  const onFailure = (error: Error): void => {
+    if (settled) return;
+    upstream.destroy();
+    settle({ kind: 'failed', error });
+  };
+  const onEarlyClose = (): void => onFailure(new Error('the app closed the connection before answering the upgrade'));
   const onClientGone = (): void => {
-    upstreamReq.destroy();
+    upstream.destroy();
     settle({ kind: 'client-gone' });
   };
-  client.on('close', onClientGone);
+  const connectTimer = setTimeout(() => {
+    if (upstream.connecting) onFailure(new Error(`connect to the app timed out after ${options.connectTimeoutMs} ms`));
+  }, options.connectTimeoutMs);
+  const answerTimer = setTimeout(() => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`)), options.handshakeTimeoutMs);
 
-  upstreamReq.on('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
-    if (settled || client.destroyed) {
-      upstream.destroy();
-      settle({ kind: 'client-gone' });
+  const onData = (chunk: Buffer): void => {
+    received = received === undefined ? chunk : Buffer.concat([received, chunk]);
+    const end = received.indexOf(HEAD_END);
+    if (end < 0) {
+      if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
       return;
     }
-    client.write(responseHead(res, res.rawHeaders));
-    settle({ kind: 'upgraded', upstream, upstreamHead, durationMs: performance.now() - startedAt });
-  });
-
-  upstreamReq.on('response', (res: IncomingMessage) => {
-    // A refusal (401, 403, 404...) reaches the client as the app sent it; the
-    // body is delimited by closing the connection, so chunked framing is dropped.
-    const headers: string[] = [];
-    for (let i = 0; i < res.rawHeaders.length; i += 2) {
-      const lower = res.rawHeaders[i]!.toLowerCase();
-      if (lower !== 'transfer-encoding' && lower !== 'connection') headers.push(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+    const head = received.subarray(0, end + HEAD_END.length);
+    const rest = received.subarray(end + HEAD_END.length);
+    const parsed = parseResponseHead(head);
+    if (!parsed) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
+    // Paused so no byte is emitted between our listener going and the next owner's coming.
+    upstream.pause();
+    client.write(head);
+    if (parsed.statusCode === 101) {
+      settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
+    } else {
+      settle({ kind: 'refused', statusCode: parsed.statusCode });
+      relayRefusal(upstream, client, rest, responseEndOf(parsed.statusCode, parsed.headers));
     }
-    headers.push('Connection', 'close');
-    client.write(responseHead(res, headers));
-    pipeline(res, client, () => client.destroy());
-    settle({ kind: 'refused', statusCode: res.statusCode ?? 0 });
-  });
+  };
 
-  upstreamReq.on('error', (error: Error) => settle({ kind: 'failed', error }));
-  upstreamReq.end();
+  upstream.on('data', onData).on('error', onFailure).on('close', onEarlyClose);
+  client.on('close', onClientGone);
+  upstream.write(requestHead(req), 'latin1');
 }
 
-function responseHead(res: IncomingMessage, rawHeaders: readonly string[]): string {
-  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
-  for (let i = 0; i < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+/** Header values arrive latin1-decoded: written back as latin1 they are the client's bytes. */
+function requestHead(req: IncomingMessage): string {
+  const headers = withForwardedHeaders(req, false);
+  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return head + '\r\n';
+}
+
+function parseResponseHead(head: Buffer): { statusCode: number; headers: Map<string, string> } | undefined {
+  const lines = head.toString('latin1').split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]!);
+  if (!status) return undefined;
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+  }
+  return { statusCode: Number(status[1]), headers };
+}
+
+/** The rest of a refusal (its body) goes to the client as is; then both connections close. */
+function relayRefusal(upstream: Socket, client: Socket, first: Buffer, end: ResponseEnd): void {
+  const finish = (): void => {
+    upstream.destroy();
+    client.end();
+  };
+  const forward = (chunk: Buffer): void => {
+    const take = end.feed(chunk);
+    if (take > 0 && !client.write(take === chunk.length ? chunk : chunk.subarray(0, take))) upstream.pause();
+    if (end.done) finish();
+  };
+  forward(first);
+  if (end.done) return;
+  client.on('drain', () => upstream.resume());
+  client.on('close', () => upstream.destroy());
+  upstream.on('data', forward).on('end', finish).on('error', () => client.destroy());
+  upstream.resume();
 }

@@ -68,6 +68,8 @@ export class Tunnel implements PumpOwner {
   start(clientHead: Buffer, upstreamHead: Buffer): void {
     if (clientHead.length > 0) this.client.unshift(clientHead);
     if (upstreamHead.length > 0) this.upstream.unshift(upstreamHead);
+    this.client.resume();
+    this.upstream.resume();
   }
 
   get isClosing(): boolean {
@@ -115,7 +117,7 @@ export class Tunnel implements PumpOwner {
   onCloseFrame(pump: Pump, code: number): void {
     if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
     // The peer answered a close we injected: its side of the handshake is done.
-    if (this.opposite(pump).sealed) pump.source.end();
+    if (this.opposite(pump).sealed && !pump.source.writableEnded) pump.source.end();
   }
 
   onProtocolError(pump: Pump, error: FrameError): void {
@@ -155,7 +157,7 @@ export class Tunnel implements PumpOwner {
   private onSourceEnded(pump: Pump): void {
     if (pump.sourceClosed || pump.sealed) {
       // A close frame was exchanged (or we sent ours): plain TCP teardown follows.
-      pump.sink.end();
+      if (!pump.sink.writableEnded) pump.sink.end();
       return;
     }
     this.beginClosing(pump === this.toApp ? 'client' : 'upstream', CLOSE_ABNORMAL);

@@ -29,8 +29,11 @@ export class UpgradeHandler {
     this.openedListeners.push(listener);
   }
 
+  /** One listener shared by every handshake; a tunnel brings its own. */
+  private readonly onHandshakeError = (err: Error): void => this.logger.debug({ err }, 'client socket error during handshake');
+
   readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
-    client.on('error', (err) => this.logger.debug({ err }, 'client socket error during handshake'));
+    client.on('error', this.onHandshakeError);
     if (!isWebSocketUpgrade(req)) {
       writeHttpRejection(client, { status: 400, closeCode: CloseCode.protocolError, reason: 'only_websocket_upgrades', retryAfterMs: 0 }, 0);
       return;
@@ -58,6 +61,7 @@ export class UpgradeHandler {
       this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
       this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
       const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
+      client.off('error', this.onHandshakeError);
       this.registry.add(tunnel);
       this.admission.handshakeEnded(clientIp, true);
       tunnel.start(head, outcome.upstreamHead);

@@ -1,10 +1,13 @@
 // Through the real CLI: whatever client and app say to each other arrives unchanged.
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { closed, nextMessage, openClient, startApp, type TestApp } from '../helpers/apps.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/sidecar-process.js';
 import { withSidecar } from '../helpers/with-sidecar.js';
+import { rawUpgrade } from '../helpers/raw.js';
 
 const SIZES = [0, 125, 126, 65535, 65536, 16 * 1024 * 1024];
 
@@ -151,6 +154,35 @@ describe('negotiation is the app’s', () => {
       expect(response.status).toBe(401);
       expect(response.body).toBe('no ticket');
     });
+  });
+});
+
+describe("the app's refusals, byte for byte", () => {
+  it.each([
+    ['chunked', (socket: Socket) => socket.write('HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\nX-Why: policy\r\n\r\n4\r\nnope\r\n0\r\n\r\n')],
+    ['content-length', (socket: Socket) => socket.write('HTTP/1.1 429 Too Many Requests\r\nContent-Length: 4\r\nRetry-After: 7\r\n\r\nslow')],
+  ])('relays a %s refusal from an app that keeps its connection open, then closes the client', async (_name, answer) => {
+    // A raw app: it answers the upgrade and keeps the TCP connection (keep-alive).
+    const appSockets: Socket[] = [];
+    const app = createServer((socket) => {
+      appSockets.push(socket);
+      socket.once('data', () => answer(socket));
+    }).listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${(app.address() as AddressInfo).port}`]);
+    try {
+      const { socket, head, rest } = await rawUpgrade(sidecar.dataPort);
+      let body = rest.toString();
+      socket.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      await once(socket, 'close');
+      expect(head).toMatch(/^HTTP\/1.1 (403 Forbidden|429 Too Many Requests)/);
+      expect(head).toMatch(/X-Why: policy|Retry-After: 7/);
+      expect(body === '4\r\nnope\r\n0\r\n\r\n' || body === 'slow').toBe(true);
+    } finally {
+      sidecar.kill();
+      for (const socket of appSockets) socket.destroy();
+      app.close();
+    }
   });
 });
 
