@@ -4,10 +4,11 @@
 // answer is relayed to its end and the client connection closed. No HTTP client
 // objects are made, and nothing of the handshake stays attached to the sockets.
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Address } from './config.js';
 import { withForwardedHeaders } from './forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from './response-end.js';
+import { connectReadingShared, setReader } from './shared-read-buffer.js';
 
 export type HandshakeOutcome =
   | { kind: 'upgraded'; upstream: Socket; upstreamHead: Buffer; durationMs: number }
@@ -26,7 +27,7 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 
 export function forwardUpgrade(req: IncomingMessage, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
   const startedAt = performance.now();
-  const upstream = connect({ host: options.upstream.host, port: options.upstream.port });
+  const upstream = connectReadingShared(options.upstream.host, options.upstream.port, (chunk) => onData(chunk));
   upstream.setNoDelay(true);
   let received: Buffer | undefined;
   let settled = false;
@@ -35,7 +36,8 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     settled = true;
     clearTimeout(connectTimer);
     clearTimeout(answerTimer);
-    upstream.off('data', onData).off('error', onFailure).off('close', onEarlyClose);
+    setReader(upstream, ignoreChunk);
+    upstream.off('error', onFailure).off('close', onEarlyClose);
     client.off('close', onClientGone);
     done(outcome);
   };
@@ -55,7 +57,8 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
   const answerTimer = setTimeout(() => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`)), options.handshakeTimeoutMs);
 
   const onData = (chunk: Buffer): void => {
-    received = received === undefined ? chunk : Buffer.concat([received, chunk]);
+    // A copy: the chunk lives in the shared read buffer, which the next read reuses.
+    received = received === undefined ? Buffer.from(chunk) : Buffer.concat([received, chunk]);
     const end = received.indexOf(HEAD_END);
     if (end < 0) {
       if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
@@ -76,7 +79,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     }
   };
 
-  upstream.on('data', onData).on('error', onFailure).on('close', onEarlyClose);
+  upstream.on('error', onFailure).on('close', onEarlyClose);
   client.on('close', onClientGone);
   upstream.write(requestHead(req), 'latin1');
 }
@@ -112,13 +115,17 @@ function relayRefusal(upstream: Socket, client: Socket, first: Buffer, end: Resp
   };
   const forward = (chunk: Buffer): void => {
     const take = end.feed(chunk);
-    if (take > 0 && !client.write(take === chunk.length ? chunk : chunk.subarray(0, take))) upstream.pause();
+    // Copied: refusals are rare, and the chunk may live in the shared read buffer.
+    if (take > 0 && !client.write(Buffer.from(chunk.subarray(0, take)))) upstream.pause();
     if (end.done) finish();
   };
   forward(first);
   if (end.done) return;
   client.on('drain', () => upstream.resume());
   client.on('close', () => upstream.destroy());
-  upstream.on('data', forward).on('end', finish).on('error', () => client.destroy());
+  setReader(upstream, forward);
+  upstream.on('end', finish).on('error', () => client.destroy());
   upstream.resume();
 }
+
+function ignoreChunk(): void {}

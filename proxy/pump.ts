@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import { Boundary, FrameScanner, OPCODE_CLOSE, OPCODE_PONG, ScanEvent, type FrameError } from './frame-scanner.js';
 import { isSidecarPong } from './frames.js';
+import { readsShared, retainLastChunk, setReader } from './shared-read-buffer.js';
 
 export interface PumpOwner {
   /** The source sent a close frame with this code. */
@@ -24,6 +25,8 @@ export class Pump {
   sourceClosed = false;
   private pending: Buffer | undefined;
   private consumingPongs = false;
+  /** The source reads into the shared buffer: a chunk must not outlive its handler. */
+  private readonly sourceReadsShared: boolean;
   /** A pong being held back (≤ 131 bytes) until it is whole and can be judged. */
   private heldPong: Buffer[] | undefined;
 
@@ -34,8 +37,15 @@ export class Pump {
     private readonly owner: PumpOwner,
   ) {
     this.scanner = new FrameScanner(sourceIsClient);
-    source.on('data', this.onData);
+    this.sourceReadsShared = readsShared(source);
+    if (this.sourceReadsShared) setReader(source, this.onData);
+    else source.on('data', this.onData);
     sink.on('drain', this.onDrain);
+  }
+
+  /** Bytes that came before the tunnel started (with the handshake) enter here. */
+  receive(chunk: Buffer): void {
+    this.onData(chunk);
   }
 
   /** Consume the pongs that answer the sidecar's keep-alive pings instead of forwarding them. */
@@ -172,6 +182,8 @@ export class Pump {
     if (this.sealed || from >= to || !this.sink.writable) return;
     const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
     this.owner.onActivity();
-    if (!this.sink.write(piece)) this.source.pause();
+    const flowing = this.sink.write(piece);
+    if (this.sourceReadsShared && this.sink.writableLength > 0) retainLastChunk();
+    if (!flowing) this.source.pause();
   }
 }

@@ -66,8 +66,8 @@ export class Tunnel implements PumpOwner {
 
   /** Bytes that arrived with the handshake are the first bytes of each stream. */
   start(clientHead: Buffer, upstreamHead: Buffer): void {
-    if (clientHead.length > 0) this.client.unshift(clientHead);
-    if (upstreamHead.length > 0) this.upstream.unshift(upstreamHead);
+    if (clientHead.length > 0) this.toApp.receive(clientHead);
+    if (upstreamHead.length > 0) this.toClient.receive(upstreamHead);
     this.client.resume();
     this.upstream.resume();
   }
