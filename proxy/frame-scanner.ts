@@ -147,12 +147,10 @@ export class FrameScanner {
     return undefined;
   }
 
-  /** Reads a complete header at `buf[at]`; returns a problem or sets up the payload. */
+  /** Reads a complete header at `buf[at]` (its first byte already checked); returns a problem or sets up the payload. */
   private readHeader(buf: Buffer, at: number): [string, string] | undefined {
     const b0 = buf[at]!;
     const b1 = buf[at + 1]!;
-    const problem = this.checkFirstByte(b0);
-    if (problem) return problem;
     this.opcode = b0 & 0x0f;
     this.fin = (b0 & 0x80) !== 0;
     const isMasked = (b1 & 0x80) !== 0;
