@@ -107,13 +107,8 @@ export class Pump {
   /** Writes a frame now (the caller knows the stream is at a frame boundary) and stops forwarding. */
   writeAndSeal(frame: Buffer): void {
     if (this.sealed) return;
-    this.isSealed = true;
-    this.pending = undefined;
-    if (this.sink.writable) this.sink.write(frame);
-  }
-
-  get hasPending(): boolean {
-    return this.pending !== undefined;
+    this.pending = frame;
+    this.flushPending();
   }
 
   private readonly onDrain = (): void => {
@@ -146,6 +141,7 @@ export class Pump {
         }
       } else if (event === ScanEvent.ControlEnd) {
         if (this.heldPong !== undefined) {
+          // Views, not copies: pongs are only held from client sockets, whose chunks are their own.
           this.heldPong.push(chunk.subarray(from, stop));
           from = stop;
           this.judgePong(Buffer.concat(this.heldPong));
