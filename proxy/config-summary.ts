@@ -1,6 +1,6 @@
 // The running configuration as flag name → value, for /status. Secrets are never shown.
 import type { Address, Config, UpstreamCheck } from './config.js';
-import { configKeyOf, formatAddress } from './config.js';
+import { configKeyOf, formatAddress, formatCheck } from './config.js';
 import { RUN_FLAGS, type FlagSpec } from './flags.js';
 
 export type SummaryValue = string | number | boolean | readonly string[];
@@ -24,10 +24,8 @@ function shownValue(spec: FlagSpec, value: unknown): SummaryValue {
       return formatAddress(value as Address);
     case 'seconds':
       return (value as number) / 1000;
-    case 'check': {
-      const check = value as UpstreamCheck;
-      return check.kind === 'tcp' ? 'tcp' : `${check.kind}:${check.path}`;
-    }
+    case 'check':
+      return formatCheck(value as UpstreamCheck);
     default:
       return value as SummaryValue;
   }

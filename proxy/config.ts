@@ -94,8 +94,13 @@ function parseCidr(raw: string): boolean {
 
 function parseCheck(raw: string): UpstreamCheck | undefined {
   if (raw === 'tcp') return { kind: 'tcp' };
-  const match = /^(http|ws):(\/\S*)$/.exec(raw);
+  const match = /^(http|ws):(\/[^\s#]*)$/.exec(raw);
   return match ? { kind: match[1] as 'http' | 'ws', path: match[2]! } : undefined;
+}
+
+/** `tcp`, `http:/path` or `ws:/path`: the flag's own spelling. */
+export function formatCheck(check: UpstreamCheck): string {
+  return check.kind === 'tcp' ? 'tcp' : `${check.kind}:${check.path}`;
 }
 
 /** Parses one flag value; shared by the CLI, env vars and the injector's annotations. */
@@ -179,11 +184,4 @@ function crossCheck(config: Config): string[] {
     problems.push('--accept-burst needs --accept-rate');
   }
   return problems;
-}
-
-/** The built-in defaults, for tests and tools that need a Config without a CLI. */
-export function defaultConfig(): Config {
-  const result = loadConfig({}, {});
-  if (!result.ok) throw new Error(`built-in defaults are invalid: ${result.problems.join('; ')}`);
-  return result.config;
 }

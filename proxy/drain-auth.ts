@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BlockList } from 'node:net';
+import { stripMappedPrefix } from './forwarded-headers.js';
 
 export type DrainAuthorization = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };
 
@@ -11,8 +12,8 @@ loopback.addAddress('::1', 'ipv6');
 
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return v4.includes(':') ? loopback.check(v4, 'ipv6') : loopback.check(v4, 'ipv4');
+  const plain = stripMappedPrefix(address);
+  return plain.includes(':') ? loopback.check(plain, 'ipv6') : loopback.check(plain, 'ipv4');
 }
 
 /** The decision, apart from the request, so it can be tested for any caller address. */

@@ -33,11 +33,17 @@ export class Drain {
   /** The next step of the spread closes (one timer, re-armed). */
   private stepTimer: NodeJS.Timeout | undefined;
 
+  private resolveFinished: ((summary: DrainSummary) => void) | undefined;
+
   constructor(
     private readonly config: Config,
     private readonly registry: TunnelRegistry,
+    /** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
+    private readonly pendingHandshakes: () => number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    registry.onClosed(this.finishIfEmpty);
+  }
 
   get phase(): DrainPhase {
     return this.phaseNow;
@@ -65,20 +71,27 @@ export class Drain {
     this.phaseNow = 'delaying';
     this.logger.info({ trigger, connections: this.connectionsAtStart, delayMs: this.config.drainDelayMs }, 'drain started');
     this.finished = new Promise<DrainSummary>((resolve) => {
+      this.resolveFinished = resolve;
       this.later(this.config.drainTimeoutMs, () => this.destroyTheRest());
       this.later(this.config.drainDelayMs, () => {
         this.closeAllSpread();
-        void this.registry.whenEmpty().then(() => resolve(this.finish()));
+        this.finishIfEmpty();
       });
     });
     return this.finished;
   }
 
-  /** A tunnel that finished its handshake after the closing began is closed at once. */
+  /** A tunnel whose handshake finishes once the closing began is closed at once. */
   readonly onTunnelOpened = (tunnel: Tunnel): void => {
-    if (this.phaseNow !== 'closing') return;
+    if (!this.rejectsUpgrades) return;
     this.connectionsDrained++;
     this.closeOne(tunnel);
+  };
+
+  /** Done when no tunnel is left and no admitted handshake can still become one. */
+  readonly finishIfEmpty = (): void => {
+    if (this.phaseNow !== 'closing' || this.registry.size > 0 || this.pendingHandshakes() > 0) return;
+    this.resolveFinished?.(this.finish());
   };
 
   private closeAllSpread(): void {

@@ -1,42 +1,51 @@
-// X-Forwarded-* appended (never replaced) on everything we forward to the app.
-import type { IncomingMessage } from 'node:http';
+// X-Forwarded-* appended (never replaced) on everything we forward to the app,
+// and the hop-by-hop headers that plain HTTP must not carry past this hop.
 
-/** Headers that describe one hop and must not be forwarded on plain HTTP. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
 
-/** The client's raw headers plus X-Forwarded-For/Proto/Host, in rawHeaders' flat [name, value, ...] form. */
-export function withForwardedHeaders(req: IncomingMessage, dropHopByHop: boolean): string[] {
-  const raw = req.rawHeaders;
-  const out: string[] = [];
-  const dropped = dropHopByHop ? hopByHopOf(req) : undefined;
-  const clientIp = stripMappedPrefix(req.socket.remoteAddress ?? '');
-  const added: Record<string, string> = {
-    'x-forwarded-for': clientIp,
+export interface ForwardedRequest {
+  readonly rawHeaders: readonly string[];
+  readonly headers: { readonly host?: string };
+  readonly socket: { readonly remoteAddress?: string };
+}
+
+/**
+ * The client's raw headers ([name, value, ...]) with our hop appended to
+ * X-Forwarded-For/Proto/Host. Repeated occurrences are merged into one header,
+ * so a client cannot smuggle a hop past ours in a second copy.
+ */
+export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolean): string[] {
+  const dropped = dropHopByHop ? hopByHopHeaders(req.rawHeaders) : undefined;
+  const ours: Record<(typeof FORWARDED)[number], string> = {
+    'x-forwarded-for': stripMappedPrefix(req.socket.remoteAddress ?? ''),
     'x-forwarded-proto': 'http',
     'x-forwarded-host': req.headers.host ?? '',
   };
+  const previous: Record<string, string[]> = {};
+  const out: string[] = [];
+  const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
+    const lower = raw[i]!.toLowerCase();
     if (dropped?.has(lower)) continue;
-    const extra = added[lower];
-    if (extra !== undefined) {
-      out.push(name, extra === '' ? raw[i + 1]! : `${raw[i + 1]}, ${extra}`);
-      delete added[lower];
-    } else {
-      out.push(name, raw[i + 1]!);
-    }
+    if (lower in ours) (previous[lower] ??= []).push(raw[i + 1]!);
+    else out.push(raw[i]!, raw[i + 1]!);
   }
-  for (const [name, value] of Object.entries(added)) if (value !== '') out.push(name, value);
+  for (const name of FORWARDED) {
+    const hops = [...(previous[name] ?? []), ours[name]].filter((hop) => hop !== '');
+    if (hops.length > 0) out.push(name, hops.join(', '));
+  }
   return out;
 }
 
-function hopByHopOf(req: IncomingMessage): Set<string> {
-  const listed = String(req.headers.connection ?? '')
-    .split(',')
-    .map((token) => token.trim().toLowerCase())
-    .filter((token) => token !== '');
-  return new Set([...HOP_BY_HOP, ...listed]);
+/** Hop-by-hop headers of a message: the fixed set plus those its Connection header names. */
+export function hopByHopHeaders(rawHeaders: readonly string[]): Set<string> {
+  const names = new Set(HOP_BY_HOP);
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of rawHeaders[i + 1]!.split(',')) if (token.trim() !== '') names.add(token.trim().toLowerCase());
+  }
+  return names;
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`, as users expect to see it. */

@@ -4,11 +4,10 @@
 // answer is relayed to its end and the client connection closed. No HTTP client
 // objects are made, and nothing of the handshake stays attached to the sockets.
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Address } from './config.js';
 import { withForwardedHeaders } from './forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from './response-end.js';
-import { connectReadingShared, setReader } from './shared-read-buffer.js';
 
 export type HandshakeOutcome =
   | { kind: 'upgraded'; upstream: Socket; upstreamHead: Buffer; durationMs: number }
@@ -27,8 +26,7 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 
 export function forwardUpgrade(req: IncomingMessage, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
   const startedAt = performance.now();
-  const upstream = connectReadingShared(options.upstream.host, options.upstream.port, (chunk) => onData(chunk));
-  upstream.setNoDelay(true);
+  const upstream = connect({ host: options.upstream.host, port: options.upstream.port });
   let received: Buffer | undefined;
   let settled = false;
 
@@ -36,9 +34,8 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     settled = true;
     clearTimeout(connectTimer);
     clearTimeout(answerTimer);
-    setReader(upstream, ignoreChunk);
-    upstream.off('error', onFailure).off('close', onEarlyClose);
-    client.off('close', onClientGone);
+    upstream.off('data', onData).off('error', onFailure).off('close', onEarlyClose);
+    client.off('close', onClientGone).off('end', onClientGone);
     done(outcome);
   };
   const onFailure = (error: Error): void => {
@@ -57,8 +54,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
   const answerTimer = setTimeout(() => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`)), options.handshakeTimeoutMs);
 
   const onData = (chunk: Buffer): void => {
-    // A copy: the chunk lives in the shared read buffer, which the next read reuses.
-    received = received === undefined ? Buffer.from(chunk) : Buffer.concat([received, chunk]);
+    received = received === undefined ? chunk : Buffer.concat([received, chunk]);
     const end = received.indexOf(HEAD_END);
     if (end < 0) {
       if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
@@ -79,8 +75,9 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     }
   };
 
-  upstream.on('error', onFailure).on('close', onEarlyClose);
-  client.on('close', onClientGone);
+  upstream.on('data', onData).on('error', onFailure).on('close', onEarlyClose);
+  // Client sockets are half-open capable: a FIN alone ('end', no 'close') also means gone.
+  client.on('close', onClientGone).on('end', onClientGone);
   upstream.write(requestHead(req), 'latin1');
 }
 
@@ -115,17 +112,13 @@ function relayRefusal(upstream: Socket, client: Socket, first: Buffer, end: Resp
   };
   const forward = (chunk: Buffer): void => {
     const take = end.feed(chunk);
-    // Copied: refusals are rare, and the chunk may live in the shared read buffer.
-    if (take > 0 && !client.write(Buffer.from(chunk.subarray(0, take)))) upstream.pause();
+    if (take > 0 && !client.write(take === chunk.length ? chunk : chunk.subarray(0, take))) upstream.pause();
     if (end.done) finish();
   };
   forward(first);
   if (end.done) return;
   client.on('drain', () => upstream.resume());
   client.on('close', () => upstream.destroy());
-  setReader(upstream, forward);
-  upstream.on('end', finish).on('error', () => client.destroy());
+  upstream.on('data', forward).on('end', finish).on('error', () => client.destroy());
   upstream.resume();
 }
-
-function ignoreChunk(): void {}

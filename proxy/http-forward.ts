@@ -3,7 +3,7 @@
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Address } from './config.js';
-import { withForwardedHeaders } from './forwarded-headers.js';
+import { hopByHopHeaders, withForwardedHeaders } from './forwarded-headers.js';
 import type { Logger } from './logger.js';
 
 export interface HttpForwardOptions {
@@ -38,7 +38,7 @@ export function createHttpForwarder(options: HttpForwardOptions, logger: Logger)
     upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('connect to the app timed out')));
     upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
       const headers: string[] = [];
-      const dropped = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection']);
+      const dropped = hopByHopHeaders(upstreamRes.rawHeaders);
       for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
         if (!dropped.has(upstreamRes.rawHeaders[i]!.toLowerCase())) headers.push(upstreamRes.rawHeaders[i]!, upstreamRes.rawHeaders[i + 1]!);
       }

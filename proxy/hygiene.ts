@@ -2,7 +2,7 @@
 // sides), and with --ping-interval clients are pinged between frames and closed
 // when they miss two pongs — a dead half-open TCP peer is found without the app.
 import type { Config } from './config.js';
-import { CloseCode, SIDECAR_PING_FRAME } from './frames.js';
+import { CloseCode, hintReason, reconnectDelayMs, SIDECAR_PING_FRAME } from './frames.js';
 import type { TunnelRegistry } from './registry.js';
 
 /** Sweeps in a row without traffic: idle for between 1 and 1.5 idle timeouts. */
@@ -33,7 +33,7 @@ export class Hygiene {
         tunnel.active = false;
         tunnel.idleSweeps = 0;
       } else if (++tunnel.idleSweeps >= IDLE_SWEEPS) {
-        tunnel.close(CloseCode.goingAway, 'idle timeout', CloseCode.goingAway, 'idle timeout');
+        tunnel.close(CloseCode.goingAway, this.hint('idle timeout'), CloseCode.goingAway, 'idle timeout');
       }
     }
   }
@@ -42,11 +42,15 @@ export class Hygiene {
     for (const tunnel of this.registry.values()) {
       if (tunnel.isClosing) continue;
       if (tunnel.pingsUnanswered >= MISSED_PONGS) {
-        tunnel.close(CloseCode.goingAway, 'no pong from client', CloseCode.goingAway, 'client stopped answering pings');
+        tunnel.close(CloseCode.goingAway, this.hint('no pong from client'), CloseCode.goingAway, 'client stopped answering pings');
       } else if (tunnel.toClient.writeAtFrameBoundary(SIDECAR_PING_FRAME)) {
         tunnel.pingsUnanswered++;
       }
     }
+  }
+
+  private hint(reason: string): string {
+    return hintReason(reason, reconnectDelayMs(this.config.retryAfterMs));
   }
 
   private every(ms: number, fn: () => void): void {

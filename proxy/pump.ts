@@ -4,7 +4,6 @@
 import type { Socket } from 'node:net';
 import { Boundary, FrameScanner, OPCODE_CLOSE, OPCODE_PONG, ScanEvent, type FrameError } from './frame-scanner.js';
 import { isSidecarPong } from './frames.js';
-import { readsShared, retainLastChunk, setReader } from './shared-read-buffer.js';
 
 export interface PumpOwner {
   /** The source sent a close frame with this code. */
@@ -24,8 +23,6 @@ export class Pump {
   sourceClosed = false;
   private pending: Buffer | undefined;
   private consumingPongs = false;
-  /** The source reads into the shared buffer: a chunk must not outlive its handler. */
-  private readonly sourceReadsShared: boolean;
   /** A pong being held back (≤ 131 bytes) until it is whole and can be judged. */
   private heldPong: Buffer[] | undefined;
 
@@ -36,9 +33,7 @@ export class Pump {
     private readonly owner: PumpOwner,
   ) {
     this.scanner = new FrameScanner(sourceIsClient);
-    this.sourceReadsShared = readsShared(source);
-    if (this.sourceReadsShared) setReader(source, this.onData);
-    else source.on('data', this.onData);
+    source.on('data', this.onData);
     sink.on('drain', this.onDrain);
   }
 
@@ -90,9 +85,13 @@ export class Pump {
     if (this.scanner.atFrameBoundary) this.flushPending();
   }
 
-  /** Writes a last frame between two frames if the stream is there now, then forwards nothing more. */
+  /**
+   * Writes a last frame between two frames if the stream is there now, then
+   * forwards nothing more. A close already waiting to be injected wins over `frame`.
+   */
   sealAtFrameBoundary(frame: Buffer): boolean {
-    if (!this.writeAtFrameBoundary(frame)) return false;
+    if (!this.writeAtFrameBoundary(this.pending ?? frame)) return false;
+    this.pending = undefined;
     this.isSealed = true;
     return true;
   }
@@ -141,7 +140,6 @@ export class Pump {
         }
       } else if (event === ScanEvent.ControlEnd) {
         if (this.heldPong !== undefined) {
-          // Views, not copies: pongs are only held from client sockets, whose chunks are their own.
           this.heldPong.push(chunk.subarray(from, stop));
           from = stop;
           this.judgePong(Buffer.concat(this.heldPong));
@@ -189,8 +187,6 @@ export class Pump {
     if (this.sealed || from >= to || !this.sink.writable) return;
     const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
     this.owner.onActivity();
-    const flowing = this.sink.write(piece);
-    if (this.sourceReadsShared && this.sink.writableLength > 0) retainLastChunk();
-    if (!flowing) this.source.pause();
+    if (!this.sink.write(piece)) this.source.pause();
   }
 }

@@ -13,6 +13,7 @@ import { LoopHealth } from './loop-health.js';
 import { Metrics } from './metrics.js';
 import { TunnelRegistry } from './registry.js';
 import { TrafficTotals } from './traffic.js';
+import { CLOSE_ABNORMAL } from './tunnel.js';
 import { UpgradeHandler } from './upgrade-handler.js';
 import { UpstreamProbe } from './upstream-check.js';
 
@@ -29,7 +30,7 @@ export interface RunningSidecar {
 
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
   const registry = new TunnelRegistry();
-  const drain = new Drain(config, registry, logger);
+  const drain = new Drain(config, registry, () => admission.pendingHandshakes, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
   const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
@@ -42,7 +43,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   registry.onClosed((tunnel) => {
     admission.tunnelClosed(tunnel.clientIp);
     metrics.connectionDuration.observe((Date.now() - tunnel.openedAtMs) / 1000);
-    metrics.countClose(tunnel.closeInitiator ?? 'client', tunnel.closeCode ?? 1006);
+    metrics.countClose(tunnel.closeInitiator ?? 'client', tunnel.closeCode ?? CLOSE_ABNORMAL);
     if (logger.isLevelEnabled('debug')) {
       logger.debug({ initiator: tunnel.closeInitiator, code: tunnel.closeCode, active: registry.size }, 'connection closed');
     }
@@ -50,6 +51,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
 
   const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger);
   upgrades.onTunnelOpened(drain.onTunnelOpened);
+  upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const forwardHttp = createHttpForwarder(
     {
       upstream: config.upstream,

@@ -18,9 +18,4 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
-
-  /** Milliseconds until the next token: the honest Retry-After for a rate rejection. */
-  msUntilNextToken(): number {
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
-  }
 }

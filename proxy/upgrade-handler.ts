@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Admission } from './admission.js';
 import type { Config } from './config.js';
 import { CloseCode } from './frames.js';
-import { forwardUpgrade } from './handshake.js';
+import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { rejectUpgrade, writeHttpRejection } from './rejection.js';
@@ -16,6 +16,7 @@ export type TunnelOpenedListener = (tunnel: Tunnel) => void;
 
 export class UpgradeHandler {
   private readonly openedListeners: TunnelOpenedListener[] = [];
+  private readonly settledListeners: Array<() => void> = [];
 
   constructor(
     private readonly config: Config,
@@ -27,6 +28,11 @@ export class UpgradeHandler {
 
   onTunnelOpened(listener: TunnelOpenedListener): void {
     this.openedListeners.push(listener);
+  }
+
+  /** After every admitted handshake's end, upgraded or not. */
+  onHandshakeSettled(listener: () => void): void {
+    this.settledListeners.push(listener);
   }
 
   /** One listener shared by every handshake; a tunnel brings its own. */
@@ -46,31 +52,37 @@ export class UpgradeHandler {
     }
     const clientIp = decision.clientIp;
     forwardUpgrade(req, client, this.config, (outcome) => {
-      if (outcome.kind !== 'upgraded') {
-        this.admission.handshakeEnded(clientIp, false);
-        if (outcome.kind === 'failed') {
-          this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
-          this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
-          const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
-          rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
-        } else if (outcome.kind === 'refused') {
-          this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
-        }
-        return;
-      }
-      this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
-      this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
-      const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
-      client.off('error', this.onHandshakeError);
-      this.registry.add(tunnel);
-      this.admission.handshakeEnded(clientIp, true);
-      tunnel.start(head, outcome.upstreamHead);
-      if (this.logger.isLevelEnabled('debug')) {
-        this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
-      }
-      for (const listener of this.openedListeners) listener(tunnel);
+      if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, clientIp, outcome);
+      else this.endWithoutTunnel(req, client, head, clientIp, outcome);
+      for (const listener of this.settledListeners) listener();
     });
   };
+
+  private startTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
+    this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
+    this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
+    const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
+    client.off('error', this.onHandshakeError);
+    this.registry.add(tunnel);
+    this.admission.handshakeEnded(clientIp, true);
+    tunnel.start(head, outcome.upstreamHead);
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
+    }
+    for (const listener of this.openedListeners) listener(tunnel);
+  }
+
+  private endWithoutTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
+    this.admission.handshakeEnded(clientIp, false);
+    if (outcome.kind === 'client-gone') return;
+    // The app unreachable, too slow, or refusing the upgrade (its answer was relayed as is).
+    this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
+    if (outcome.kind === 'failed') {
+      this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
+      const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
+      rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+    }
+  }
 }
 
 function isWebSocketUpgrade(req: IncomingMessage): boolean {

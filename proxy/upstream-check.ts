@@ -4,7 +4,7 @@
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { WebSocket } from 'ws';
-import { formatAddress, type Address, type UpstreamCheck } from './config.js';
+import { formatAddress, formatCheck, type Address, type UpstreamCheck } from './config.js';
 
 const CACHE_MS = 1000;
 
@@ -42,17 +42,18 @@ export class UpstreamProbe {
 
   /** `tcp`, `http:/path` or `ws:/path`, as configured. */
   get description(): string {
-    return this.check.kind === 'tcp' ? 'tcp' : `${this.check.kind}:${this.check.path}`;
+    return formatCheck(this.check);
   }
 
   async probe(): Promise<UpstreamState> {
     if (performance.now() - this.lastCheckedAt < CACHE_MS) return this.lastResult;
-    this.inFlight ??= this.runCheck().then((result) => {
-      this.lastResult = { ...result, checkedAtMs: Date.now() };
-      this.lastCheckedAt = performance.now();
-      this.inFlight = undefined;
-      return this.lastResult;
-    });
+    this.inFlight ??= this.runCheck()
+      .then((result) => {
+        this.lastResult = { ...result, checkedAtMs: Date.now() };
+        this.lastCheckedAt = performance.now();
+        return this.lastResult;
+      })
+      .finally(() => (this.inFlight = undefined));
     return this.inFlight;
   }
 

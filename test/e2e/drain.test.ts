@@ -175,3 +175,34 @@ describe('drain on SIGTERM', () => {
     });
   });
 });
+
+describe('drain and handshakes still waiting for the app', () => {
+  it('waits for an upgrade the app has not answered yet, then closes it with 1012 as soon as it opens', async () => {
+    let answer: () => void = () => undefined;
+    let reached: () => void = () => undefined;
+    const appAnswered = new Promise<void>((resolve) => (answer = resolve));
+    const upgradeReachedApp = new Promise<void>((resolve) => (reached = resolve));
+    const verifyClient = (_info: unknown, done: (ok: boolean) => void): void => {
+      reached();
+      void appAnswered.then(() => done(true));
+    };
+    await withSidecar({ app: { wsOptions: { verifyClient } } }, async ({ sidecar, wsUrl }) => {
+      const ws = new WebSocket(wsUrl);
+      const result = closed(ws);
+      await upgradeReachedApp;
+      let drainDone = false;
+      const drained = request(`http://127.0.0.1:${sidecar.adminPort}/drain?wait=1`, { method: 'POST' }).then(async (response) => {
+        drainDone = true;
+        return (await response.body.json()) as { connectionsDrained: number };
+      });
+      // The drain cannot be over while the app may still say yes.
+      await sidecar.waitForLog((line) => line.msg === 'drain started');
+      const readiness = await request(`http://127.0.0.1:${sidecar.adminPort}/readyz`);
+      await readiness.body.text();
+      expect(drainDone).toBe(false);
+      answer();
+      expect((await result).code).toBe(1012);
+      expect((await drained).connectionsDrained).toBe(1);
+    });
+  });
+});

@@ -38,6 +38,13 @@ describe('plain HTTP forwarding', () => {
     expect(echo.headers['x-forwarded-host']).toBe(`127.0.0.1:${sidecar.dataPort}`);
   });
 
+  it('merges repeated X-Forwarded-For headers so our hop is always the last one', async () => {
+    // A flat header list: the same header twice, as a client may send it.
+    const response = await request(`${base}/who`, { headers: ['x-forwarded-for', '1.1.1.1', 'x-forwarded-for', '6.6.6.6'] });
+    const echo = (await response.body.json()) as Echo;
+    expect(echo.headers['x-forwarded-for']).toBe('1.1.1.1, 6.6.6.6, 127.0.0.1');
+  });
+
   it('forwards a POST body of 5 MiB intact', async () => {
     const body = 'x'.repeat(5 * 1024 * 1024);
     const response = await request(`${base}/upload`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });

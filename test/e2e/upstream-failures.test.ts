@@ -108,4 +108,29 @@ describe('upstream failures', () => {
       expect(sidecar.child.exitCode).toBeNull();
     });
   });
+
+  it('gives up the upgrade when the client half-closes before the app answers', async () => {
+    let appSideSocket: Socket | undefined;
+    let reached: () => void = () => undefined;
+    const upgradeReachedApp = new Promise<void>((resolve) => (reached = resolve));
+    const verifyClient = (info: { req: { socket: Socket } }, done: (ok: boolean) => void): void => {
+      appSideSocket = info.req.socket;
+      reached();
+      setTimeout(() => done(true), 5_000).unref();
+    };
+    await withSidecar({ app: { wsOptions: { verifyClient } } }, async ({ sidecar }) => {
+      const client = connect(sidecar.dataPort, '127.0.0.1');
+      client.on('error', () => undefined);
+      await once(client, 'connect');
+      client.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      await upgradeReachedApp;
+      const appSideClosed = once(appSideSocket!, 'close');
+      client.end(); // FIN only: the client socket is half-open on the sidecar's side
+      await appSideClosed;
+      const metrics = await (await fetch(`http://127.0.0.1:${sidecar.adminPort}/metrics`)).text();
+      expect(metrics).toContain('ws_sidecar_connections_active 0');
+      expect(metrics).toContain('ws_sidecar_connections_total{outcome="accepted"} 0');
+      client.destroy();
+    });
+  });
 });
