@@ -49,9 +49,6 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     }
   });
 
-  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger);
-  upgrades.onTunnelOpened(drain.onTunnelOpened);
-  upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const forwardHttp = createHttpForwarder(
     {
       upstream: config.upstream,
@@ -61,6 +58,9 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     },
     logger,
   );
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp);
+  upgrades.onTunnelOpened(drain.onTunnelOpened);
+  upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({

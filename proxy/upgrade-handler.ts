@@ -1,6 +1,6 @@
 // An upgrade request from admission to tunnel: decide, forward the handshake,
 // start the tunnel, and give the slot back whatever happens.
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Admission } from './admission.js';
 import type { Config } from './config.js';
@@ -8,7 +8,7 @@ import { CloseCode } from './frames.js';
 import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { rejectUpgrade, writeHttpRejection } from './rejection.js';
+import { rejectUpgrade } from './rejection.js';
 import type { TunnelRegistry } from './registry.js';
 import { Tunnel } from './tunnel.js';
 
@@ -24,6 +24,7 @@ export class UpgradeHandler {
     private readonly registry: TunnelRegistry,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly forwardPlain: (req: IncomingMessage, res: ServerResponse) => void,
   ) {}
 
   onTunnelOpened(listener: TunnelOpenedListener): void {
@@ -41,7 +42,12 @@ export class UpgradeHandler {
   readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
     client.on('error', this.onHandshakeError);
     if (!isWebSocketUpgrade(req)) {
-      writeHttpRejection(client, { status: 400, closeCode: CloseCode.protocolError, reason: 'only_websocket_upgrades', retryAfterMs: 0 }, 0);
+      // Another protocol (e.g. h2c): the offer is declined by forwarding the request as plain HTTP.
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(client);
+      res.on('finish', () => client.end());
+      this.forwardPlain(req, res);
       return;
     }
     const decision = this.admission.decide(req);

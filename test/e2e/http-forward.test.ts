@@ -1,4 +1,6 @@
 // Plain HTTP on the data port reaches the app, with X-Forwarded-* appended.
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startApp, type TestApp } from '../helpers/apps.js';
@@ -43,6 +45,20 @@ describe('plain HTTP forwarding', () => {
     const response = await request(`${base}/who`, { headers: ['x-forwarded-for', '1.1.1.1', 'x-forwarded-for', '6.6.6.6'] });
     const echo = (await response.body.json()) as Echo;
     expect(echo.headers['x-forwarded-for']).toBe('1.1.1.1, 6.6.6.6, 127.0.0.1');
+  });
+
+  it('declines a non-WebSocket upgrade offer (h2c) by forwarding the request as plain HTTP', async () => {
+    const socket = connect(sidecar.dataPort, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /h2c?x=1 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n');
+    let response = '';
+    socket.on('data', (chunk: Buffer) => (response += chunk.toString()));
+    await once(socket, 'end');
+    expect(response).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(response).toContain('"url":"/h2c?x=1"');
+    // Hop-by-hop headers, including those Connection names, stop at the sidecar.
+    expect(response).not.toContain('"upgrade"');
+    expect(response).not.toContain('http2-settings');
   });
 
   it('forwards a POST body of 5 MiB intact', async () => {
