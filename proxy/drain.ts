@@ -30,6 +30,8 @@ export class Drain {
   private connectionsDrained = 0;
   private destroyedAtDeadline = 0;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The next step of the spread closes (one timer, re-armed). */
+  private stepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: Config,
@@ -92,7 +94,7 @@ export class Drain {
     const step = (): void => {
       const due = intervalMs === 0 ? count : Math.min(count, Math.floor((performance.now() - startedAt) / intervalMs) + 1);
       while (next < due) this.closeOne(tunnels[next++]!);
-      if (next < count) this.later(Math.max(0, startedAt + next * intervalMs - performance.now()), step);
+      if (next < count) this.stepTimer = setTimeout(step, Math.max(0, startedAt + next * intervalMs - performance.now()));
     };
     step();
   }
@@ -108,13 +110,13 @@ export class Drain {
     const rest = this.registry.list();
     this.destroyedAtDeadline = rest.length;
     if (rest.length > 0) this.logger.warn({ connections: rest.length }, 'drain deadline reached: destroying the rest');
-    if (this.phaseNow === 'delaying') this.closeAllSpread();
     for (const tunnel of rest) tunnel.destroy();
   }
 
   private finish(): DrainSummary {
     this.phaseNow = 'drained';
     for (const timer of this.timers) clearTimeout(timer);
+    clearTimeout(this.stepTimer);
     const summary: DrainSummary = {
       trigger: this.trigger,
       connectionsAtStart: this.connectionsAtStart,

@@ -71,29 +71,13 @@ export class Metrics {
       registers,
     });
     // The frame scanners count; a scrape reads their totals (no per-frame metric calls).
-    this.messagesTotal = new Counter({
-      name: 'ws_sidecar_messages_total',
-      help: 'Complete WebSocket data messages forwarded',
-      labelNames: ['direction'],
-      registers,
-      collect() {
-        const traffic = sources.traffic();
-        this.reset();
-        this.inc({ direction: 'client_to_upstream' }, traffic.messagesToUpstream);
-        this.inc({ direction: 'upstream_to_client' }, traffic.messagesToClient);
-      },
+    this.messagesTotal = trafficCounter('ws_sidecar_messages_total', 'Complete WebSocket data messages forwarded', registers, () => {
+      const traffic = sources.traffic();
+      return [traffic.messagesToUpstream, traffic.messagesToClient];
     });
-    this.bytesTotal = new Counter({
-      name: 'ws_sidecar_bytes_total',
-      help: 'WebSocket data payload bytes forwarded (as on the wire, after any compression)',
-      labelNames: ['direction'],
-      registers,
-      collect() {
-        const traffic = sources.traffic();
-        this.reset();
-        this.inc({ direction: 'client_to_upstream' }, traffic.bytesToUpstream);
-        this.inc({ direction: 'upstream_to_client' }, traffic.bytesToClient);
-      },
+    this.bytesTotal = trafficCounter('ws_sidecar_bytes_total', 'WebSocket data payload bytes forwarded (as on the wire, after any compression)', registers, () => {
+      const traffic = sources.traffic();
+      return [traffic.bytesToUpstream, traffic.bytesToClient];
     });
     this.closesTotal = new Counter({ name: 'ws_sidecar_closes_total', help: 'Closed WebSocket connections by who closed first and the close code', labelNames: ['initiator', 'code'], registers });
     this.upgradeDuration = new Histogram({
@@ -137,6 +121,22 @@ export class Metrics {
   countClose(initiator: Initiator, code: number): void {
     this.closesTotal.inc({ initiator, code: closeCodeLabel(code) });
   }
+}
+
+/** A counter per direction whose value is read at scrape time: [client → upstream, upstream → client]. */
+function trafficCounter(name: string, help: string, registers: Registry[], read: () => [number, number]): Counter<'direction'> {
+  return new Counter({
+    name,
+    help,
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const [toUpstream, toClient] = read();
+      this.reset();
+      this.inc({ direction: 'client_to_upstream' }, toUpstream);
+      this.inc({ direction: 'upstream_to_client' }, toClient);
+    },
+  });
 }
 
 /** 1000–1015 as themselves; registered (3000–3999) and private (4000–4999) codes as ranges. */

@@ -19,8 +19,7 @@ export interface PumpOwner {
 
 export class Pump {
   readonly scanner: FrameScanner;
-  /** Set once this pump has written its injected frame: nothing more goes to the sink. */
-  sealed = false;
+  private isSealed = false;
   /** The source has sent its close frame. */
   sourceClosed = false;
   private pending: Buffer | undefined;
@@ -41,6 +40,11 @@ export class Pump {
     if (this.sourceReadsShared) setReader(source, this.onData);
     else source.on('data', this.onData);
     sink.on('drain', this.onDrain);
+  }
+
+  /** Set once this pump has written its last frame (an injected close): nothing more goes to the sink. */
+  get sealed(): boolean {
+    return this.isSealed;
   }
 
   /** Bytes that came before the tunnel started (with the handshake) enter here. */
@@ -86,6 +90,13 @@ export class Pump {
     if (this.scanner.atFrameBoundary) this.flushPending();
   }
 
+  /** Writes a last frame between two frames if the stream is there now, then forwards nothing more. */
+  sealAtFrameBoundary(frame: Buffer): boolean {
+    if (!this.writeAtFrameBoundary(frame)) return false;
+    this.isSealed = true;
+    return true;
+  }
+
   /** Writes a frame between two frames if the stream is there now (e.g. a ping); false otherwise. */
   writeAtFrameBoundary(frame: Buffer): boolean {
     if (this.sealed || !this.scanner.atFrameBoundary || !this.sink.writable) return false;
@@ -96,13 +107,8 @@ export class Pump {
   /** Writes a frame now (the caller knows the stream is at a frame boundary) and stops forwarding. */
   writeAndSeal(frame: Buffer): void {
     if (this.sealed) return;
-    this.sealed = true;
-    this.pending = undefined;
-    if (this.sink.writable) this.sink.write(frame);
-  }
-
-  get hasPending(): boolean {
-    return this.pending !== undefined;
+    this.pending = frame;
+    this.flushPending();
   }
 
   private readonly onDrain = (): void => {
@@ -135,6 +141,7 @@ export class Pump {
         }
       } else if (event === ScanEvent.ControlEnd) {
         if (this.heldPong !== undefined) {
+          // Views, not copies: pongs are only held from client sockets, whose chunks are their own.
           this.heldPong.push(chunk.subarray(from, stop));
           from = stop;
           this.judgePong(Buffer.concat(this.heldPong));
@@ -174,7 +181,7 @@ export class Pump {
     this.pending = undefined;
     this.scanner.wantBoundary = Boundary.None;
     if (this.sink.writable) this.sink.write(frame);
-    this.sealed = true;
+    this.isSealed = true;
   }
 
   /** Sends bytes [from, to) to the sink unless sealed; pauses the source on backpressure. */

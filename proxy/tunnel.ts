@@ -55,13 +55,12 @@ export class Tunnel implements PumpOwner {
     this.toApp = new Pump(client, upstream, true, this);
     this.toClient = new Pump(upstream, client, false, this);
     if (options.pingIntervalMs > 0) this.toApp.consumePongs();
-    client.on('end', () => this.onSourceEnded(this.toApp));
-    upstream.on('end', () => this.onSourceEnded(this.toClient));
-    client.on('close', this.onSocketClose);
-    upstream.on('close', this.onSocketClose);
-    // Errors end in 'close'; listening here keeps a peer's reset from crashing the process.
-    client.on('error', () => this.onSourceEnded(this.toApp));
-    upstream.on('error', () => this.onSourceEnded(this.toClient));
+    // An error (which also ends in 'close') is handled like an end; listening for it
+    // keeps a peer's reset from crashing the process.
+    const clientEnded = (): void => this.onSourceEnded(this.toApp);
+    const upstreamEnded = (): void => this.onSourceEnded(this.toClient);
+    client.on('end', clientEnded).on('error', clientEnded).on('close', this.onSocketClose);
+    upstream.on('end', upstreamEnded).on('error', upstreamEnded).on('close', this.onSocketClose);
   }
 
   /** Bytes that arrived with the handshake are the first bytes of each stream. */
@@ -93,7 +92,7 @@ export class Tunnel implements PumpOwner {
     const grace = this.options.boundaryGraceMs;
     this.after(grace, () => this.toApp.relaxToFrameBoundary());
     this.after(this.options.closeTimeoutMs / 2, () => {
-      if (this.toClient.injectAndSeal(toClientFrame, Boundary.Message)) return;
+      if (this.toClient.sealed || this.toClient.injectAndSeal(toClientFrame, Boundary.Message)) return;
       this.after(grace, () => this.toClient.relaxToFrameBoundary());
     });
   }
@@ -131,12 +130,8 @@ export class Tunnel implements PumpOwner {
     pump.writeAndSeal(buildCloseFrame(CloseCode.protocolError, reason, pump === this.toApp));
     pump.sink.end();
     const back = this.opposite(pump);
-    if (back.writeAtFrameBoundary(buildCloseFrame(CloseCode.protocolError, reason, back === this.toApp))) {
-      back.sealed = true;
-      back.sink.end();
-    } else {
-      back.sink.resetAndDestroy();
-    }
+    if (back.sealAtFrameBoundary(buildCloseFrame(CloseCode.protocolError, reason, back === this.toApp))) back.sink.end();
+    else back.sink.resetAndDestroy();
   }
 
   private beginClosing(initiator: CloseInitiator, code: number): void {
@@ -165,12 +160,8 @@ export class Tunnel implements PumpOwner {
       pump === this.toApp
         ? buildCloseFrame(CloseCode.goingAway, 'client gone', true)
         : buildCloseFrame(CloseCode.badGateway, hintReason('upstream lost', reconnectDelayMs(this.options.retryAfterMs)), false);
-    if (pump.writeAtFrameBoundary(lostFrame)) {
-      pump.sealed = true;
-      pump.sink.end();
-    } else if (!pump.sink.destroyed) {
-      pump.sink.resetAndDestroy();
-    }
+    if (pump.sealAtFrameBoundary(lostFrame)) pump.sink.end();
+    else if (!pump.sink.destroyed) pump.sink.resetAndDestroy();
     if (!pump.source.destroyed) pump.source.destroy();
   }
 

@@ -38,6 +38,19 @@ describe('upstream failures', () => {
     }
   });
 
+  it('in close mode, completes the handshake itself and closes with 1014 and a hint when the app is down', async () => {
+    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${await deadPort()}`, '--reject-with', 'close']);
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${sidecar.dataPort}/`, ['chat']);
+      const result = await closed(ws);
+      expect(result.code).toBe(1014);
+      expect(result.reason).toMatch(/^upstream_unreachable; delay_ms=\d+$/);
+      expect(ws.protocol).toBe('chat');
+    } finally {
+      sidecar.kill();
+    }
+  });
+
   it('ends the client when the app resets mid-message, and serves the next connection', async () => {
     await withSidecar({  }, async ({ app, sidecar }) => {
       const server = app.nextConnection();
