@@ -46,17 +46,17 @@ export function addedRtt(result: PeerResult, direct: PeerResult | undefined): { 
 export function figuresTable(results: readonly PeerResult[]): string {
   const direct = results.find((r) => r.peer === 'direct');
   const lines = [
-    '| peer | CPU µs / round trip (fixed rate) | RTT p50 / p99 µs | added RTT p50 / p99 µs | saturated msg/s 128 B | CPU µs / rt saturated 128 B | saturated msg/s 16 KiB | CPU µs / rt saturated 16 KiB | idle RSS / conn KiB | CPU µs / handshake | handshakes/s |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| peer | CPU µs / round trip (fixed rate) | RTT p50 / p99 µs | added RTT p50 / p99 µs | saturated msg/s 128 B | CPU µs / rt saturated 128 B | saturated msg/s 16 KiB | CPU µs / rt saturated 16 KiB | idle RSS / conn KiB | idle JS heap / conn KiB | CPU µs / handshake | handshakes/s |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     if (r.skipped || r.failed) {
-      lines.push(`| ${r.peer} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.failed}`} |||||||||| `);
+      lines.push(`| ${r.peer} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.failed}`} ||||||||||| `);
       continue;
     }
     const added = addedRtt(r, direct);
     lines.push(
-      `| ${r.peer} | ${fixed(r.steady?.cpuUsPerRoundTrip)} | ${fixed(r.steady?.rttP50Us, 0)} / ${fixed(r.steady?.rttP99Us, 0)} | ${fixed(added.p50, 0)} / ${fixed(added.p99, 0)} | ${fixed(r.saturationSmall?.roundTripsPerSecond, 0)} | ${fixed(r.saturationSmall?.cpuUsPerRoundTrip)} | ${fixed(r.saturationLarge?.roundTripsPerSecond, 0)} | ${fixed(r.saturationLarge?.cpuUsPerRoundTrip)} | ${kib(r.idle?.bytesPerConnection)}${r.idle?.failed ? ` (${r.idle.failed} failed)` : ''} | ${fixed(r.storm?.cpuUsPerConnection, 0)} | ${fixed(r.storm?.connectionsPerSecond, 0)} |`,
+      `| ${r.peer} | ${fixed(r.steady?.cpuUsPerRoundTrip)} | ${fixed(r.steady?.rttP50Us, 0)} / ${fixed(r.steady?.rttP99Us, 0)} | ${fixed(added.p50, 0)} / ${fixed(added.p99, 0)} | ${fixed(r.saturationSmall?.roundTripsPerSecond, 0)} | ${fixed(r.saturationSmall?.cpuUsPerRoundTrip)} | ${fixed(r.saturationLarge?.roundTripsPerSecond, 0)} | ${fixed(r.saturationLarge?.cpuUsPerRoundTrip)} | ${kib(r.idle?.bytesPerConnection)}${r.idle?.failed ? ` (${r.idle.failed} failed)` : ''} | ${kib(r.idle?.heapBytesPerConnection)} | ${fixed(r.storm?.cpuUsPerConnection, 0)} | ${fixed(r.storm?.connectionsPerSecond, 0)} |`,
     );
   }
   return lines.join('\n');
@@ -82,17 +82,18 @@ export function targetChecks(results: readonly PeerResult[]): TargetCheck[] {
   const naive = results.find((r) => r.peer === 'http-proxy' && !r.skipped);
   if (!sidecar) return [];
   const checks: TargetCheck[] = [];
-  const vs = (target: string, value: number | undefined, limit: number | undefined, unit: string): void => {
+  const vs = (target: string, value: number | undefined, limit: number | undefined, unit: string, note = ''): void => {
     checks.push({
       target,
-      value: `${fixed(value, 2)} ${unit} vs limit ${fixed(limit, 2)} ${unit}`,
+      value: `${fixed(value, 2)} ${unit} vs limit ${fixed(limit, 2)} ${unit}${note}`,
       met: value === undefined || limit === undefined ? undefined : value <= limit,
     });
   };
   vs('CPU per message ≤ nginx (fixed rate)', sidecar.steady?.cpuUsPerRoundTrip, nginx?.steady?.cpuUsPerRoundTrip, 'µs');
   vs('CPU per message ≤ nginx (saturated 128 B)', sidecar.saturationSmall?.cpuUsPerRoundTrip, nginx?.saturationSmall?.cpuUsPerRoundTrip, 'µs');
   const idleKib = sidecar.idle?.bytesPerConnection === undefined ? undefined : sidecar.idle.bytesPerConnection / 1024;
-  vs('idle memory ≤ 4 KiB per connection', idleKib, 4, 'KiB');
+  const heap = sidecar.idle?.heapBytesPerConnection;
+  vs('idle memory ≤ 4 KiB per connection (RSS)', idleKib, 4, 'KiB', heap === undefined ? '' : ` (of which JS heap ${kib(heap)} KiB)`);
   const nginxHandshake = nginx?.storm?.cpuUsPerConnection;
   vs('handshake CPU ≤ 1.5 × nginx', sidecar.storm?.cpuUsPerConnection, nginxHandshake === undefined ? undefined : 1.5 * nginxHandshake, 'µs');
   for (const figure of [COST_FIGURES[0]!, COST_FIGURES[3]!, COST_FIGURES[4]!]) {

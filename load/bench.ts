@@ -7,11 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js';
 import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-options.js';
 import { startNodeChild } from './node-child.js';
-import { peerUnavailable, startPeer, type PeerName } from './peers.js';
+import { peerUnavailable, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runSaturation } from './scenarios/saturation.js';
 import { runSteady } from './scenarios/steady.js';
 import { runStorm } from './scenarios/storm.js';
+
+const CPU_SCENARIOS: readonly ScenarioName[] = ['steady', 'saturation', 'storm'];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -20,22 +22,41 @@ async function benchPeer(name: PeerName, plan: BenchPlan, workDir: string): Prom
   if (skipped) return { peer: name, skipped };
   const app = await startNodeChild('./echo-app.ts');
   const maxConnections = Math.max(plan.idle.connections, plan.steady.connections) + 100;
-  const peer = await startPeer(name, { appPort: app.port, workDir, maxConnections, cpuProfileDir: plan.cpuProfileDir });
+  const wanted = (scenario: ScenarioName): boolean => plan.scenarios.includes(scenario);
+  /** A fresh peer in front of the same app, stopped once `fn` is done with it. */
+  const withPeer = async <T>(extra: Partial<PeerOptions>, fn: (peer: RunningPeer) => Promise<T>): Promise<T> => {
+    const peer = await startPeer(name, { appPort: app.port, workDir, maxConnections, ...extra });
+    try {
+      return await fn(peer);
+    } finally {
+      await peer.stop();
+    }
+  };
   try {
-    const wanted = (scenario: ScenarioName): boolean => plan.scenarios.includes(scenario);
-    const run = async <T>(scenario: ScenarioName, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
-      if (!wanted(scenario)) return undefined;
-      log(`${name}: ${label}`);
-      return fn();
-    };
-    const steady = await run('steady', 'steady', () => runSteady(peer, plan.steady));
-    const saturationSmall = await run('saturation', `saturation ${plan.saturationSmall.payloadBytes} B`, () => runSaturation(peer, plan.saturationSmall));
-    const saturationLarge = await run('saturation', `saturation ${plan.saturationLarge.payloadBytes} B`, () => runSaturation(peer, plan.saturationLarge));
-    const storm = await run('storm', 'storm', () => runStorm(peer, plan.storm));
-    const idle = await run('idle', 'idle memory', () => runIdleMemory(peer, plan.idle));
-    return { peer: name, steady, saturationSmall, saturationLarge, storm, idle };
+    const cpu = !CPU_SCENARIOS.some(wanted)
+      ? {}
+      : await withPeer({ cpuProfileDir: plan.cpuProfileDir }, async (peer) => {
+          const run = async <T>(scenario: ScenarioName, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
+            if (!wanted(scenario)) return undefined;
+            log(`${name}: ${label}`);
+            return fn();
+          };
+          const steady = await run('steady', 'steady', () => runSteady(peer, plan.steady));
+          const saturationSmall = await run('saturation', `saturation ${plan.saturationSmall.payloadBytes} B`, () => runSaturation(peer, plan.saturationSmall));
+          const saturationLarge = await run('saturation', `saturation ${plan.saturationLarge.payloadBytes} B`, () => runSaturation(peer, plan.saturationLarge));
+          const storm = await run('storm', 'storm', () => runStorm(peer, plan.storm));
+          return { steady, saturationSmall, saturationLarge, storm };
+        });
+    // Idle memory gets its own instance: a clean "before" for every peer, and the
+    // inspector (to force Node's GC before each reading) never runs during the CPU scenarios.
+    const idle = !wanted('idle')
+      ? undefined
+      : await withPeer({ inspect: true }, (peer) => {
+          log(`${name}: idle memory`);
+          return runIdleMemory(peer, plan.idle);
+        });
+    return { peer: name, ...cpu, idle };
   } finally {
-    await peer.stop();
     await app.stop();
   }
 }

@@ -10,14 +10,16 @@ export interface NodeChild {
   readonly pid: number;
   readonly port: number;
   readonly exited: Promise<number | null>;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
   /** SIGKILL unless a signal is given; resolves when the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs `load/<file>` with tsx; the program prints `{"port": n}` once it listens. */
-export async function startNodeChild(file: string, args: readonly string[] = []): Promise<NodeChild> {
+/** Runs `load/<file>` with tsx (after `nodeArgs`); the program prints `{"port": n}` once it listens. */
+export async function startNodeChild(file: string, args: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<NodeChild> {
   const path = fileURLToPath(new URL(file, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
@@ -37,6 +39,7 @@ export async function startNodeChild(file: string, args: readonly string[] = [])
     pid: child.pid!,
     port,
     exited,
+    stderr: () => stderr,
     async stop(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CLI_PATH, startSidecarProcess } from '../test/helpers/sidecar-process.js';
 import { startNodeChild } from './node-child.js';
+import { INSPECT_FLAG, inspectedHeap, type NodeHeapProbe } from './node-inspector.js';
 import { processTree } from './proc-stats.js';
 import { haproxyConfig, nginxConfig } from './proxy-configs.js';
 
@@ -27,6 +28,8 @@ export interface RunningPeer {
   readonly port: number;
   /** The proxy's processes now (empty for direct). */
   pids(): number[];
+  /** A Node peer started with `inspect`: forces its GC and reads its JS heap. */
+  readonly heap?: NodeHeapProbe;
   stop(): Promise<void>;
 }
 
@@ -36,6 +39,12 @@ export interface PeerOptions {
   readonly maxConnections: number;
   /** Directory for a `node --cpu-prof` profile of the sidecar (written when it exits). */
   readonly cpuProfileDir?: string;
+  /**
+   * Node peers (ws-sidecar, http-proxy) run with the inspector open so that memory
+   * readings can force a GC first. Only for the idle-memory instance: the CPU
+   * scenarios run on instances without it.
+   */
+  readonly inspect?: boolean;
 }
 
 /** Why a peer cannot run here, or undefined when it can. */
@@ -60,8 +69,9 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
     case 'haproxy':
       return startNativePeer(name, options);
     case 'http-proxy': {
-      const child = await startNodeChild('./http-proxy-peer.ts', [`http://127.0.0.1:${options.appPort}`]);
-      return { name, port: child.port, pids: () => [child.pid], stop: () => child.stop() };
+      const child = await startNodeChild('./http-proxy-peer.ts', [`http://127.0.0.1:${options.appPort}`], options.inspect ? [INSPECT_FLAG] : []);
+      const heap = options.inspect ? await inspectedHeap(child.child.stderr!, child.stderr, child.exited) : undefined;
+      return { name, port: child.port, pids: () => [child.pid], heap, stop: () => child.stop() };
     }
   }
 }
@@ -69,14 +79,19 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
 async function startWsSidecar(options: PeerOptions): Promise<RunningPeer> {
   const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'];
   // The helper runs `node <cliPath> ...args`, and --cpu-prof is refused in NODE_OPTIONS:
-  // so the profiler flags take the script's place and the script leads the args.
-  const sidecar = options.cpuProfileDir
-    ? await startSidecarProcess([`--cpu-prof-dir=${options.cpuProfileDir}`, SIDECAR_CLI, ...args], {}, '--cpu-prof')
-    : await startSidecarProcess(args, {}, SIDECAR_CLI);
+  // so the node flags take the script's place and the script leads the args.
+  const nodeFlags = [
+    ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+    ...(options.inspect ? [INSPECT_FLAG] : []),
+  ];
+  const [lead, ...rest] = [...nodeFlags, SIDECAR_CLI];
+  const sidecar = await startSidecarProcess([...rest, ...args], {}, lead);
+  const heap = options.inspect ? await inspectedHeap(sidecar.child.stderr!, sidecar.stderr, sidecar.exited) : undefined;
   return {
     name: 'ws-sidecar',
     port: sidecar.dataPort,
     pids: () => [sidecar.child.pid!],
+    heap,
     // SIGTERM so that a CPU profile gets written; SIGKILL if it hangs.
     stop: () => stopChild(sidecar.child, sidecar.exited),
   };

@@ -18,8 +18,9 @@ worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
 events {
-  # two per proxied connection, plus closing ones from earlier scenarios
-  worker_connections ${Math.min(19_500, 2 * config.maxConnections + 1000)};
+  # two per proxied connection, plus a sixteenth: below 1/16 free, nginx closes
+  # connections still waiting for their request ("reusing connections")
+  worker_connections ${Math.min(19_900, Math.ceil((2 * config.maxConnections * 16) / 15) + 100)};
 }
 http {
   access_log off;

@@ -33,6 +33,11 @@ describe('load smoke', () => {
       expect(result.storm?.failed, result.peer).toBe(0);
       expect(result.idle?.connections, result.peer).toBe(plan.idle.connections);
       if (result.peer !== 'direct') expect(result.idle?.rssAfterBytes, result.peer).toBeGreaterThan(0);
+      // Node peers are read after a GC forced over their inspector, which also gives their JS heap.
+      const node = result.peer === 'ws-sidecar' || result.peer === 'http-proxy';
+      expect(result.idle?.gcForced, result.peer).toBe(node);
+      if (node) expect(result.idle?.heapAfterBytes, result.peer).toBeGreaterThan(0);
+      else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();
     }
     expect(markdown).toContain('| ws-sidecar |');
     expect(existsSync(file)).toBe(true);
