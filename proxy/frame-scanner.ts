@@ -172,7 +172,8 @@ export class FrameScanner {
       return ['WS_SIDECAR_FRAME_CONTROL_TOO_LONG', `control frame of ${length} bytes`];
     }
     if (this.opcode === OPCODE_CLOSE && length === 1) return ['WS_SIDECAR_FRAME_BAD_CLOSE', 'close frame with a 1-byte payload'];
-    this.maskKey = isMasked ? buf.readUInt32BE(next) : 0;
+    // Only a close frame's payload is ever read (its code), so only it needs the key.
+    this.maskKey = isMasked && this.opcode === OPCODE_CLOSE ? buf.readUInt32BE(next) : 0;
     this.remaining = length;
     this.payloadIndex = 0;
     if (this.opcode < 0x8) this.payloadBytes += length;
