@@ -1,7 +1,7 @@
 // AdmissionReview in → AdmissionReview out. Pure: the webhook server only moves bytes.
 // Never denies: a pod we cannot or should not inject is allowed unchanged, with warnings.
 import { inject, type InjectOptions, type InjectResult } from './inject.js';
-import type { PodLike } from './kube-types.js';
+import { isObject, type PodLike } from './kube-types.js';
 import { createPatch } from './patch.js';
 
 export const ADMISSION_API_VERSIONS: readonly string[] = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
@@ -32,8 +32,6 @@ interface RequestShape {
   namespace?: unknown;
   object?: unknown;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export function reviewAdmission(body: unknown, options: InjectOptions): ReviewOutcome {
   if (!isObject(body)) return { ok: false, problem: 'body is not a JSON object' };

@@ -1,5 +1,10 @@
 // The few Kubernetes shapes the injector touches; every other field passes through untouched.
 
+/** A JSON object (not null, not an array): what a manifest or review must be before it is read. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 export type PortRef = number | string;
 
 export interface ContainerPort {

@@ -2,7 +2,7 @@
 // injector's patch to the YAML tree, so untouched documents stay byte for byte and comments stay.
 import { isSeq, parseAllDocuments, type Document } from 'yaml';
 import { inject, type InjectOptions, type SkipReason } from './inject.js';
-import type { PodLike } from './kube-types.js';
+import { isObject, type PodLike } from './kube-types.js';
 import { diffOperations } from './patch.js';
 
 /** Where each workload keeps its pod template ([] = the object is the pod). */
@@ -98,8 +98,4 @@ function dig(value: unknown, path: readonly string[]): unknown {
   let current = value;
   for (const key of path) current = isObject(current) ? current[key] : undefined;
   return current;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
