@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { FrameScanner } from '../proxy/frame-scanner.js';
-import { Pump } from '../proxy/pump.js';
+import { FrameScanner } from '../proxy/protocol/frame-scanner.js';
+import { Pump } from '../proxy/data-path/pump.js';
 
 interface FrameMix {
   readonly name: string;

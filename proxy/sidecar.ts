@@ -1,21 +1,21 @@
 // A running sidecar: data listener, admin listener, registry, drain and metrics wired together.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdminServer } from './admin-server.js';
-import { Admission } from './admission.js';
-import type { Address, Config } from './config.js';
-import { Drain } from './drain.js';
-import { createHttpForwarder } from './http-forward.js';
-import { Hygiene } from './hygiene.js';
-import { createDataServer } from './listener.js';
-import type { Logger } from './logger.js';
-import { LoopHealth } from './loop-health.js';
-import { Metrics } from './metrics.js';
-import { TunnelRegistry } from './registry.js';
-import { TrafficTotals } from './traffic.js';
-import { CLOSE_ABNORMAL } from './tunnel.js';
-import { UpgradeHandler } from './upgrade-handler.js';
-import { UpstreamProbe } from './upstream-check.js';
+import { createAdminServer } from './admin/admin-server.js';
+import { Admission } from './admission/admission.js';
+import type { Address, Config } from './config/config.js';
+import { Drain } from './drain/drain.js';
+import { createHttpForwarder } from './data-path/http-forward.js';
+import { Hygiene } from './data-path/hygiene.js';
+import { createDataServer } from './data-path/listener.js';
+import type { Logger } from './config/logger.js';
+import { LoopHealth } from './admin/loop-health.js';
+import { Metrics } from './metrics/metrics.js';
+import { TunnelRegistry } from './data-path/registry.js';
+import { TrafficTotals } from './admin/traffic.js';
+import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
+import { UpgradeHandler } from './data-path/upgrade-handler.js';
+import { UpstreamProbe } from './admin/upstream-check.js';
 
 export interface RunningSidecar {
   readonly config: Config;

@@ -1,9 +1,9 @@
 // `npm run demo`: the chat app on its own port with the sidecar in front of it.
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../config/logger.js';
 import { startSidecar } from '../sidecar.js';
-import { handleStopSignals } from '../signals.js';
+import { handleStopSignals } from '../drain/signals.js';
 import { createChatApp } from './chat-app.js';
 
 const env = process.env;

@@ -1,5 +1,5 @@
 // Every annotation and label key the injector reads or writes, in one place.
-import { findRunFlag, type FlagSpec } from '../flags.js';
+import { findRunFlag, type FlagSpec } from '../config/flags.js';
 
 export const ANNOTATION_PREFIX = 'ws-sidecar.io/';
 

@@ -1,8 +1,8 @@
 // Flags shared by `inject` and `webhook`: image, mode, token seed, cluster version, and every
 // sidecar flag as a default for injected pods. Parsed values → InjectOptions + all problems.
-import type { OptionSpecs } from '../cli-args.js';
-import { RUN_FLAGS } from '../flags.js';
-import { VERSION } from '../version.js';
+import type { OptionSpecs } from '../config/cli-args.js';
+import { RUN_FLAGS } from '../config/flags.js';
+import { VERSION } from '../config/version.js';
 import { INJECTOR_OWNED_FLAGS } from './annotations.js';
 import type { InjectOptions } from './inject.js';
 import { checkFlagDefaults } from './sidecar-flags.js';

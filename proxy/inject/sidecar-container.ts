@@ -1,5 +1,5 @@
 // The `ws-sidecar` container: hardened, small, probed on its admin port.
-import { envNameOf } from '../flags.js';
+import { envNameOf } from '../config/flags.js';
 import type { Container, ContainerPort, Handler } from './kube-types.js';
 
 export const SIDECAR_NAME = 'ws-sidecar';

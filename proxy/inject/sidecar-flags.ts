@@ -1,7 +1,7 @@
 // Sidecar flag values for one pod: injector defaults < command-line defaults < pod annotations.
 // Annotations are validated by the same code as the CLI; a bad one is a warning, never a failure.
-import { loadConfig, parseFlagValue, type Config } from '../config.js';
-import { RUN_FLAGS, findRunFlag } from '../flags.js';
+import { loadConfig, parseFlagValue, type Config } from '../config/config.js';
+import { RUN_FLAGS, findRunFlag } from '../config/flags.js';
 import { flagAnnotations, INJECTOR_OWNED_FLAGS } from './annotations.js';
 
 /** Injected pods drain politely by default: endpoints need a few seconds to drop the pod. */

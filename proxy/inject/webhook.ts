@@ -4,7 +4,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../config/logger.js';
 import { allowUnchanged, reviewAdmission } from './admission-review.js';
 import { readKeyPair, watchKeyPair } from './cert-reloader.js';
 import type { InjectOptions } from './inject.js';

@@ -2,7 +2,7 @@
 import { networkInterfaces } from 'node:os';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { decideDrainAuthorization } from '../../proxy/drain-auth.js';
+import { decideDrainAuthorization } from '../../proxy/drain/drain-auth.js';
 import { closed, openClient, startApp } from '../helpers/apps.js';
 import { runCli, startSidecarProcess } from '../helpers/sidecar-process.js';
 import { withSidecar } from '../helpers/with-sidecar.js';

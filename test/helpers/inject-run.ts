@@ -1,6 +1,6 @@
 // Runs the inject command in-process (the same code as the CLI) and reads fixture headers.
 import { Readable, Writable } from 'node:stream';
-import { injectCommand } from '../../proxy/inject-command.js';
+import { injectCommand } from '../../proxy/cli/inject-command.js';
 
 /** Given to every golden run, so tokens and images are stable. */
 export const GOLDEN_ARGS = ['--token-seed', 'golden-seed', '--image', 'ws-sidecar:golden'];

@@ -1,7 +1,7 @@
 // PromQL as the Prometheus UI parses it (lezer grammar): metric names an expression reads, and the
 // names the sidecar's own registry exposes, so dashboards and alerts cannot drift from the code.
 import { parser } from '@prometheus-io/lezer-promql';
-import { Metrics } from '../../proxy/metrics.js';
+import { Metrics } from '../../proxy/metrics/metrics.js';
 
 // Grafana's variables, replaced by values PromQL accepts, before parsing.
 const GRAFANA_VARIABLES: Array<[RegExp, string]> = [

@@ -1,0 +1,37 @@
+// The client's address: the socket's, or — when the socket belongs to a trusted
+// proxy — the right-most X-Forwarded-For hop that is not itself a trusted proxy.
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import { stripMappedPrefix } from '../protocol/forwarded-headers.js';
+
+export type ClientIpResolver = (req: IncomingMessage) => string;
+
+export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
+  if (trustedProxies.length === 0) return (req) => stripMappedPrefix(req.socket.remoteAddress ?? '');
+  const trusted = new BlockList();
+  for (const cidr of trustedProxies) {
+    const [address, prefix] = cidr.split('/') as [string, string | undefined];
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) trusted.addAddress(address, family);
+    else trusted.addSubnet(address, Number(prefix), family);
+  }
+  const isTrusted = (address: string): boolean => {
+    const family = isIP(address);
+    return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  };
+  return (req) => {
+    const peer = stripMappedPrefix(req.socket.remoteAddress ?? '');
+    if (!isTrusted(peer)) return peer;
+    const header = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((hop) => stripMappedPrefix(hop.trim()))
+      .filter((hop) => hop !== '');
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i]!;
+      // A malformed hop cannot be trusted further: it is the client as far as we can tell.
+      if (!isTrusted(hop)) return hop;
+    }
+    return hops[0] ?? peer;
+  };
+}

@@ -1,0 +1,83 @@
+// `ws-sidecar inject`: multi-document YAML in (files or stdin), injected YAML out on stdout.
+// Nothing is written to stdout unless every input parsed: bad input loses nothing.
+import { readFile } from 'node:fs/promises';
+import { parseCommandArgs, type OptionSpecs } from '../config/cli-args.js';
+import type { CliIo } from './cli-io.js';
+import { INJECTOR_HELP, INJECTOR_OPTIONS, injectorOptions } from '../inject/injector-options.js';
+import { injectManifests } from '../inject/manifests.js';
+
+export const INJECT_OPTIONS: OptionSpecs = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  all: { type: 'boolean' },
+  namespace: { type: 'string', short: 'n' },
+  ...INJECTOR_OPTIONS,
+};
+
+export const INJECT_HELP = `Usage: ws-sidecar inject [-f FILE|-]... [--all] [--image IMAGE] [--native-sidecar] [flags]
+
+Reads Kubernetes manifests (multi-document YAML or JSON: Pod, Deployment, StatefulSet,
+DaemonSet, ReplicaSet, Job, CronJob, List) and prints them with the ws-sidecar injected into
+every pod that opts in (annotation ws-sidecar.io/inject: "true"). Other kinds pass through.
+
+  -f, --filename <file|->        input file, repeatable; - or none reads stdin
+  --all                          inject every pod that does not opt out ("false")
+  -n, --namespace <ns>           namespace of objects that name none (part of the drain token's identity)
+${INJECTOR_HELP}
+
+Warnings go to stderr. Exit 2 on unreadable or unparsable input (nothing is printed then).`;
+
+export async function injectCommand(argv: readonly string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
+  const parsed = parseCommandArgs(argv, INJECT_OPTIONS);
+  const { options, problems } = injectorOptions(parsed.values, io.env);
+  problems.unshift(...parsed.problems);
+  if (problems.length > 0) {
+    io.stderr.write(`ws-sidecar inject: invalid flags:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee 'ws-sidecar inject --help'.\n`);
+    return 2;
+  }
+  const files = (parsed.values.filename as string[] | undefined) ?? ['-'];
+  const namespace = typeof parsed.values.namespace === 'string' ? parsed.values.namespace : undefined;
+  const outputs: string[] = [];
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  for (const file of files) {
+    const source = file === '-' ? '<stdin>' : file;
+    let text: string;
+    try {
+      text = file === '-' ? await readAll(io.stdin ?? process.stdin) : await readFile(file, 'utf8');
+    } catch (err) {
+      errors.push(`${source}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      continue;
+    }
+    const result = injectManifests(text, source, { ...options, all: parsed.values.all === true, tokenFallback: 'content', ...(namespace ? { namespace } : {}) });
+    if (!result.ok) {
+      errors.push(...result.problems);
+      continue;
+    }
+    outputs.push(result.output);
+    for (const outcome of result.outcomes) for (const warning of outcome.warnings) warnings.push(`${source}: ${outcome.object}: ${warning}`);
+  }
+  if (errors.length > 0) {
+    io.stderr.write(`ws-sidecar inject: input is not valid YAML or cannot be read; nothing was written:\n${errors.map((e) => `  - ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  for (const warning of warnings) io.stderr.write(`ws-sidecar inject: warning: ${warning}\n`);
+  io.stdout.write(joinStreams(outputs));
+  return 0;
+}
+
+/** Files become one stream: each starts a new document. */
+function joinStreams(outputs: string[]): string {
+  return outputs
+    .filter((text) => text.trim() !== '')
+    .map((text, index) => {
+      const body = text.endsWith('\n') ? text : text + '\n';
+      return index === 0 || /^---(\s|$)/.test(body) ? body : `---\n${body}`;
+    })
+    .join('');
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,58 @@
+// `ws-sidecar [run]`: validate everything, then open ports; drain on SIGTERM/SIGINT.
+import { parseCommandArgs, type OptionSpecs } from '../config/cli-args.js';
+import { loadConfig, type RawValues } from '../config/config.js';
+import { RUN_FLAGS, envNameOf } from '../config/flags.js';
+import { createLogger } from '../config/logger.js';
+import { startSidecar } from '../sidecar.js';
+import { handleStopSignals } from '../drain/signals.js';
+import type { CliIo } from './cli-io.js';
+
+export const RUN_OPTIONS: OptionSpecs = Object.fromEntries(
+  RUN_FLAGS.map((flag) => [flag.name, { type: flag.kind === 'boolean' ? 'boolean' : 'string' }] as const),
+);
+
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(argv, RUN_OPTIONS);
+  const result = loadConfig(parsed.values as RawValues, io.env);
+  const problems = [...parsed.problems, ...(result.ok ? [] : result.problems)];
+  if (problems.length > 0 || !result.ok) {
+    io.stderr.write(`ws-sidecar: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee 'ws-sidecar --help'.\n`);
+    return 2;
+  }
+  const config = result.config;
+  const logger = createLogger(config.logLevel);
+  let sidecar;
+  try {
+    sidecar = await startSidecar(config, logger);
+  } catch (err) {
+    logger.error({ err }, 'could not start');
+    return 1;
+  }
+  const running = sidecar;
+  return new Promise<number>((resolve) => {
+    handleStopSignals({
+      onFirst: async (signal) => {
+        await running.drain.start(signal);
+        await running.close();
+        resolve(0);
+      },
+      onSecond: (signal) => {
+        logger.warn({ signal }, 'second signal: exiting at once');
+        resolve(1);
+      },
+    });
+  });
+}
+
+export function runHelp(): string {
+  const lines = RUN_FLAGS.map((flag) => {
+    const name = `--${flag.name}${flag.kind === 'boolean' ? '' : ' <' + valueHint(flag.kind) + '>'}`;
+    const shown = flag.secret ? '(unset)' : flag.default === '' ? '(none)' : flag.default;
+    return `  ${name.padEnd(34)} ${flag.help}\n  ${''.padEnd(34)} env ${envNameOf(flag.name)}, default ${shown}`;
+  });
+  return lines.join('\n');
+}
+
+function valueHint(kind: string): string {
+  return { address: 'host:port', url: 'url', count: 'n', rate: 'n/s', seconds: 'seconds', enum: 'choice', cidrs: 'cidrs', check: 'check', string: 'text' }[kind] ?? 'value';
+}

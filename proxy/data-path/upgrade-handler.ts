@@ -1,0 +1,96 @@
+// An upgrade request from admission to tunnel: decide, forward the handshake,
+// start the tunnel, and give the slot back whatever happens.
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Admission } from '../admission/admission.js';
+import type { Config } from '../config/config.js';
+import { CloseCode } from '../protocol/frames.js';
+import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
+import type { Logger } from '../config/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { rejectUpgrade } from '../admission/rejection.js';
+import type { TunnelRegistry } from './registry.js';
+import { Tunnel } from './tunnel.js';
+
+export type TunnelOpenedListener = (tunnel: Tunnel) => void;
+
+export class UpgradeHandler {
+  private readonly openedListeners: TunnelOpenedListener[] = [];
+  private readonly settledListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly config: Config,
+    private readonly admission: Admission,
+    private readonly registry: TunnelRegistry,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly forwardPlain: (req: IncomingMessage, res: ServerResponse) => void,
+  ) {}
+
+  onTunnelOpened(listener: TunnelOpenedListener): void {
+    this.openedListeners.push(listener);
+  }
+
+  /** After every admitted handshake's end, upgraded or not. */
+  onHandshakeSettled(listener: () => void): void {
+    this.settledListeners.push(listener);
+  }
+
+  /** One listener shared by every handshake; a tunnel brings its own. */
+  private readonly onHandshakeError = (err: Error): void => this.logger.debug({ err }, 'client socket error during handshake');
+
+  readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
+    client.on('error', this.onHandshakeError);
+    if (!isWebSocketUpgrade(req)) {
+      // Another protocol (e.g. h2c): the offer is declined by forwarding the request as plain HTTP.
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(client);
+      res.on('finish', () => client.end());
+      this.forwardPlain(req, res);
+      return;
+    }
+    const decision = this.admission.decide(req);
+    if (!decision.admitted) {
+      this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
+      rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
+      return;
+    }
+    const clientIp = decision.clientIp;
+    forwardUpgrade(req, client, this.config, (outcome) => {
+      if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, clientIp, outcome);
+      else this.endWithoutTunnel(req, client, head, clientIp, outcome);
+      for (const listener of this.settledListeners) listener();
+    });
+  };
+
+  private startTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
+    this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
+    this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
+    const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
+    client.off('error', this.onHandshakeError);
+    this.registry.add(tunnel);
+    this.admission.handshakeEnded(clientIp, true);
+    tunnel.start(head, outcome.upstreamHead);
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
+    }
+    for (const listener of this.openedListeners) listener(tunnel);
+  }
+
+  private endWithoutTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
+    this.admission.handshakeEnded(clientIp, false);
+    if (outcome.kind === 'client-gone') return;
+    // The app unreachable, too slow, or refusing the upgrade (its answer was relayed as is).
+    this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
+    if (outcome.kind === 'failed') {
+      this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
+      const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
+      rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+    }
+  }
+}
+
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(req.headers.upgrade ?? '');
+}

@@ -1,0 +1,64 @@
+// Smoke test of load/: the CI-sized bench and rollout run to completion, and a
+// rolling restart behind the sidecar loses nothing (counts only; speed is not
+// asserted here, it belongs to the full runs documented in load/README.md).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseBenchArgs } from '../../load/bench-options.js';
+import { runBench } from '../../load/bench.js';
+import { peerUnavailable } from '../../load/peers.js';
+import { runRollouts } from '../../load/rollout.js';
+
+const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+describe('load smoke', () => {
+  it('bench --quick measures every peer installed here and writes JSON', async () => {
+    const plan = parseBenchArgs(['--quick'], outDir);
+    const { results, markdown, file } = await runBench(plan);
+    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'nginx', 'haproxy', 'http-proxy']);
+    expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
+    for (const result of results) {
+      expect(result.failed, result.peer).toBeUndefined();
+      if (result.skipped) {
+        expect(peerUnavailable(result.peer)).toBe(result.skipped);
+        continue;
+      }
+      expect(result.steady?.lostReplies, result.peer).toBe(0);
+      expect(result.steady?.roundTrips, result.peer).toBe(Math.round((plan.steady.messagesPerSecond * plan.steady.durationMs) / 1000));
+      expect(result.saturationSmall?.roundTripsPerSecond, result.peer).toBeGreaterThan(0);
+      expect(result.saturationLarge?.roundTripsPerSecond, result.peer).toBeGreaterThan(0);
+      expect(result.storm?.completed, result.peer).toBe(plan.storm.connections);
+      expect(result.storm?.failed, result.peer).toBe(0);
+      expect(result.idle?.connections, result.peer).toBe(plan.idle.connections);
+      if (result.peer !== 'direct') expect(result.idle?.rssAfterBytes, result.peer).toBeGreaterThan(0);
+      // Node peers are read after a GC forced over their inspector, which also gives their JS heap.
+      const node = result.peer === 'ws-sidecar' || result.peer === 'http-proxy';
+      expect(result.idle?.gcForced, result.peer).toBe(node);
+      if (node) expect(result.idle?.heapAfterBytes, result.peer).toBeGreaterThan(0);
+      else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();
+    }
+    expect(markdown).toContain('| ws-sidecar |');
+    expect(existsSync(file)).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8')).results).toHaveLength(results.length);
+  });
+
+  it('rollout --quick: with the sidecar no abnormal closure and nothing lost; the baseline sees 1006s', async () => {
+    const { results } = await runRollouts(true, outDir);
+    const [sidecar, baseline] = results;
+    expect(sidecar!.mode).toBe('sidecar');
+    expect(sidecar!.settled).toBe(true);
+    expect(sidecar!.abnormalClosures).toBe(0);
+    expect(sidecar!.lost).toBe(0);
+    expect(sidecar!.acknowledged).toBe(sidecar!.sent);
+    // Every client was moved at least once, each time by a 1012 with a delay_ms hint.
+    expect(sidecar!.reconnects).toBeGreaterThanOrEqual(sidecar!.clients);
+    expect(Object.keys(sidecar!.closeCodes)).toEqual(['1012']);
+    expect(sidecar!.hintedCloses).toBe(sidecar!.closeCodes['1012']);
+    // Without the sidecar the same restarts end connections abnormally.
+    expect(baseline!.mode).toBe('baseline');
+    expect(baseline!.settled).toBe(true);
+    expect(baseline!.abnormalClosures).toBeGreaterThan(0);
+  });
+});
