@@ -9,6 +9,7 @@ import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
 import type { Logger } from '../config/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { rejectUpgrade } from '../admission/rejection.js';
+import { Lingering } from './linger.js';
 import type { TunnelRegistry } from './registry.js';
 import { Tunnel } from './tunnel.js';
 
@@ -17,6 +18,10 @@ export type TunnelOpenedListener = (tunnel: Tunnel) => void;
 export class UpgradeHandler {
   private readonly openedListeners: TunnelOpenedListener[] = [];
   private readonly settledListeners: Array<() => void> = [];
+  /** Client sockets of admitted upgrades still waiting for the app's answer. */
+  private readonly handshaking = new Set<Socket>();
+  /** Client sockets answered without a tunnel, until they close or their linger ends. */
+  private readonly lingering = new Lingering();
 
   constructor(
     private readonly config: Config,
@@ -34,6 +39,25 @@ export class UpgradeHandler {
   /** After every admitted handshake's end, upgraded or not. */
   onHandshakeSettled(listener: () => void): void {
     this.settledListeners.push(listener);
+  }
+
+  /** Upgrades admitted and still waiting for the app. */
+  get pendingHandshakes(): number {
+    return this.handshaking.size;
+  }
+
+  /** Gives up every handshake still waiting for the app (drain deadline, shutdown); returns how many. */
+  abortHandshakes(): number {
+    const count = this.handshaking.size;
+    // Their handshakes see the client gone and settle (slot given back) as if it had left.
+    for (const client of this.handshaking) client.destroy();
+    return count;
+  }
+
+  /** Shutdown: nothing this handler holds outlives it. */
+  destroyAll(): void {
+    this.abortHandshakes();
+    this.lingering.destroyAll();
   }
 
   /** One listener shared by every handshake; a tunnel brings its own. */
@@ -54,10 +78,13 @@ export class UpgradeHandler {
     if (!decision.admitted) {
       this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
       rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
+      this.lingering.hold(client);
       return;
     }
     const clientIp = decision.clientIp;
+    this.handshaking.add(client);
     forwardUpgrade(req, client, this.config, (outcome) => {
+      this.handshaking.delete(client);
       if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, clientIp, outcome);
       else this.endWithoutTunnel(req, client, head, clientIp, outcome);
       for (const listener of this.settledListeners) listener();
@@ -80,14 +107,18 @@ export class UpgradeHandler {
 
   private endWithoutTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.admission.handshakeEnded(clientIp, false);
-    if (outcome.kind === 'client-gone') return;
-    // The app unreachable, too slow, or refusing the upgrade (its answer was relayed as is).
-    this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
-    if (outcome.kind === 'failed') {
-      this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
-      const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
-      rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+    if (outcome.kind === 'client-gone') {
+      client.end();
+    } else {
+      // The app unreachable, too slow, or refusing the upgrade (its answer is relayed as is).
+      this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
+      if (outcome.kind === 'failed') {
+        this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
+        const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
+        rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+      }
     }
+    this.lingering.hold(client);
   }
 }
 
