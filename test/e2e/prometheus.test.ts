@@ -99,7 +99,7 @@ describe.skipIf(PROMETHEUS_MISSING !== undefined)(`monitoring on a real Promethe
     );
     // Traffic only once every sidecar was scraped at rest, so rates see it as an increase.
     await prometheus.until('three sidecars scraped', () => prometheus.query(`up{job="${job}"} == 1`), (result) => result.length === 3);
-  });
+  }, 120_000); // three processes and a Prometheus on a shared 2-core machine
 
   afterAll(async () => {
     for (const ws of clients) ws.terminate();
@@ -168,7 +168,7 @@ describe.skipIf(PROMETHEUS_MISSING !== undefined)(`monitoring on a real Promethe
       ['ws_sidecar_draining{pod="chat-a"}', 0],
     ];
     const value = async (selector: string) => (await prometheus.query(selector)).map((sample) => Number(sample.value[1]));
-    for (const [selector, want] of expected) await prometheus.until(selector, () => value(selector), (got) => got.length === 1 && got[0] === want, 15_000);
+    for (const [selector, want] of expected) await prometheus.until(selector, () => value(selector), (got) => got.length === 1 && got[0] === want);
     expect(await value('sum(ws_sidecar_closes_total{code="1006"}) or vector(0)')).toEqual([0]);
   });
 
