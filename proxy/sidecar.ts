@@ -8,6 +8,8 @@ import { Drain } from './drain/drain.js';
 import { createHttpForwarder } from './data-path/http-forward.js';
 import { Hygiene } from './data-path/hygiene.js';
 import { createDataServer } from './data-path/listener.js';
+import { AcceptFailures } from './data-path/accept-failures.js';
+import { listenerConnectionBudget } from './data-path/fd-budget.js';
 import type { Logger } from './config/logger.js';
 import { LoopHealth } from './admin/loop-health.js';
 import { Metrics } from './metrics/metrics.js';
@@ -58,10 +60,14 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     },
     logger,
   );
-  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp);
+  // The upgrade handler declines other protocols through the data server, made after it.
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, (req, socket, head) => data.declineUpgrade(req, socket, head));
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
-  const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const connectionBudget = listenerConnectionBudget();
+  const acceptFailures = new AcceptFailures(logger, (reason) => metrics.acceptFailuresTotal.inc({ reason }), connectionBudget);
+  const data = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, acceptFailures, connectionBudget);
+  const dataServer = data.server;
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({
     config,
@@ -98,6 +104,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     async close() {
       hygiene.stop();
       upgrades.destroyAll();
+      data.closeDeclined();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();
