@@ -33,6 +33,7 @@ const VALUE_OF_KIND: Record<FlagSpec['kind'], string> = {
   check: '`tcp`, `http:<path>` or `ws:<path>`',
   redis: '`redis://[user:pass@]host:port[/db]` or `rediss://…` (password redacted wherever shown)',
   name: 'letters, digits and `. _ / : -`',
+  tenant: '`header:<name>`, `query:<name>` or `cookie:<name>`',
   string: 'text',
 };
 
