@@ -3,6 +3,7 @@ import { parseCommandArgs, type OptionSpecs } from '../config/cli-args.js';
 import { loadConfig, type RawValues } from '../config/config.js';
 import { RUN_FLAGS, envNameOf } from '../config/flags.js';
 import { createLogger } from '../config/logger.js';
+import { createDataPlane } from '../data-path/data-plane.js';
 import { startSidecar } from '../sidecar.js';
 import { handleStopSignals } from '../drain/signals.js';
 import type { CliIo } from './cli-io.js';
@@ -20,10 +21,15 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     return 2;
   }
   const config = result.config;
+  const plane = createDataPlane(config.dataPlane);
+  if (!plane.ok) {
+    io.stderr.write(`ws-sidecar: invalid configuration:\n  - ${plane.problem}\nSee 'ws-sidecar --help'.\n`);
+    return 2;
+  }
   const logger = createLogger(config.logLevel);
   let sidecar;
   try {
-    sidecar = await startSidecar(config, logger);
+    sidecar = await startSidecar(config, logger, plane.plane);
   } catch (err) {
     logger.error({ err }, 'could not start');
     return 1;

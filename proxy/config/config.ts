@@ -37,6 +37,7 @@ export interface Config {
   readonly boundaryGraceMs: number;
   readonly drainToken: string;
   readonly upstreamCheck: UpstreamCheck;
+  readonly dataPlane: 'js' | 'native' | 'auto';
 }
 
 export type RawValues = Readonly<Record<string, string | boolean | undefined>>;

@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
 import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
-import type { Tunnel } from '../data-path/tunnel.js';
+import type { TunnelShape } from '../data-path/tunnel-shape.js';
 
 export type DrainPhase = 'running' | 'delaying' | 'closing' | 'drained';
 
@@ -82,7 +82,7 @@ export class Drain {
   }
 
   /** A tunnel whose handshake finishes once the closing began is closed at once. */
-  readonly onTunnelOpened = (tunnel: Tunnel): void => {
+  readonly onTunnelOpened = (tunnel: TunnelShape): void => {
     if (!this.rejectsUpgrades) return;
     this.connectionsDrained++;
     this.closeOne(tunnel);
@@ -112,7 +112,7 @@ export class Drain {
     step();
   }
 
-  private closeOne(tunnel: Tunnel): void {
+  private closeOne(tunnel: TunnelShape): void {
     const delayMs = reconnectDelayMs(this.config.retryAfterMs);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientIp: tunnel.clientIp, delayMs }, 'closing connection');
     tunnel.close(CloseCode.serviceRestart, hintReason('draining', delayMs), CloseCode.goingAway, 'sidecar draining');
