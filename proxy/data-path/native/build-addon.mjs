@@ -5,7 +5,7 @@
 // above its binary when it ships include/node (official builds, the Docker image), else
 // /usr (Debian's nodejs).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 const built = join(here, 'build', 'Release', 'ws_sidecar_native.node');
 const strict = process.argv.includes('--strict');
+const copyOnly = process.argv.includes('--copy-only');
 
 function nodeHeaders() {
   for (const prefix of [join(dirname(process.execPath), '..'), '/usr', '/usr/local']) {
@@ -33,6 +34,24 @@ function skip(reason) {
   process.exit(strict ? 1 : 0);
 }
 
+/** Beside the loader in the sources (tsx, tests) and in the compiled output (dist/, the image). */
+function install() {
+  for (const target of [join(root, 'proxy', 'data-path', 'native'), join(root, 'dist', 'proxy', 'data-path', 'native')]) {
+    if (target.startsWith(join(root, 'dist')) && !existsSync(join(root, 'dist', 'proxy'))) continue;
+    mkdirSync(target, { recursive: true });
+    // Copy then rename: a process that has the old addon loaded keeps its (unlinked) file;
+    // writing over a mapped library in place would crash it.
+    const file = join(target, 'ws_sidecar_native.node');
+    copyFileSync(built, `${file}.tmp-${process.pid}`);
+    renameSync(`${file}.tmp-${process.pid}`, file);
+  }
+}
+
+if (copyOnly) {
+  // `npm run build` recompiles the TypeScript only: an addon built before goes along.
+  if (existsSync(built)) install();
+  process.exit(0);
+}
 if (process.platform !== 'linux') skip(`${process.platform} has no epoll`);
 const headers = nodeHeaders();
 if (!headers) skip("Node's headers (include/node/node_api.h) were not found");
@@ -42,10 +61,5 @@ try {
 } catch (error) {
   skip(`node-gyp failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
 }
-// Beside the loader in the sources (tsx, tests) and in the compiled output (dist/, the image).
-for (const target of [join(root, 'proxy', 'data-path', 'native'), join(root, 'dist', 'proxy', 'data-path', 'native')]) {
-  if (target.includes(`${join(root, 'dist')}`) && !existsSync(join(root, 'dist', 'proxy'))) continue;
-  mkdirSync(target, { recursive: true });
-  copyFileSync(built, join(target, 'ws_sidecar_native.node'));
-}
+install();
 console.log('ws-sidecar: native data plane built');
