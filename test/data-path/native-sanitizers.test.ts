@@ -42,7 +42,9 @@ describe.skipIf(!available)('native data plane under ASan + UBSan', () => {
       UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
     };
     // A non-zero exit (a finding or a failed check) rejects with the sanitizer's report.
-    const { stdout, stderr } = await run(binary, ['30000', '48'], { env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(binary, ['30000', '48'], { env, maxBuffer: 16 * 1024 * 1024 }).catch((err: { message: string; signal?: string; stdout?: string; stderr?: string }) => {
+      throw new Error(`${err.message} (signal ${err.signal ?? 'none'})\n${err.stderr ?? ''}\n${err.stdout ?? ''}`);
+    });
     expect(stderr).not.toMatch(/runtime error|AddressSanitizer|LeakSanitizer|CHECK FAILED/);
     const summary = /(\d+) frames scanned, (\d+) frames pumped through (\d+) tunnels, (\d+) failed checks/.exec(stdout);
     expect(summary).not.toBeNull();

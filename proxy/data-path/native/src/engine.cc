@@ -178,7 +178,7 @@ void Engine::OnWritable(Tunnel& t, int side) {
   Side& s = t.sides[side];
   if (s.closed) return;
   while (s.Queued() > 0) {
-    const ssize_t n = write(s.fd, s.out.data() + s.outHead, s.Queued());
+    const ssize_t n = send(s.fd, s.out.data() + s.outHead, s.Queued(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0) {
@@ -293,7 +293,8 @@ void Engine::SinkWrite(Tunnel& t, int side, const uint8_t* data, size_t len) {
   size_t written = 0;
   if (s.Queued() == 0) {
     while (written < len) {
-      const ssize_t n = write(s.fd, data + written, len - written);
+      // MSG_NOSIGNAL: a peer gone away is an error to handle, not a SIGPIPE for the process.
+      const ssize_t n = send(s.fd, data + written, len - written, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       if (n < 0) {
