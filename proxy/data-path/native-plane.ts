@@ -2,6 +2,7 @@
 // tunnels, its events dispatched to their NativeTunnel by id. A tunnel it cannot
 // take (Node still holds bytes to write, or shows no fd) stays on the JS plane.
 import type { Socket } from 'node:net';
+import type { AdmissionTicket } from '../admission/admission.js';
 import { NativeEventKind, type NativeAddon, type NativeEngine } from './native-addon.js';
 import { nativeFrameError } from './native-frame-errors.js';
 import { NativeTunnel } from './native-tunnel.js';
@@ -25,7 +26,7 @@ export class NativePlane {
   }
 
   /** Hands both sockets to the engine; `clientHead`/`upstreamHead` came with the handshake. Call after canAdopt(). */
-  adopt(client: Socket, upstream: Socket, clientHead: Buffer, upstreamHead: Buffer, clientIp: string, options: TunnelOptions, observer: TunnelShapeObserver): NativeTunnel {
+  adopt(client: Socket, upstream: Socket, clientHead: Buffer, upstreamHead: Buffer, ticket: AdmissionTicket, options: TunnelOptions, observer: TunnelShapeObserver): NativeTunnel {
     const dup = (fd: number): number => this.addon.dupFd(fd);
     const takenClient = takeOverSocket(client, dup)!;
     const takenUpstream = takeOverSocket(upstream, dup)!;
@@ -37,7 +38,7 @@ export class NativePlane {
       head(upstreamHead, takenUpstream.buffered),
       options.pingIntervalMs > 0,
     );
-    const tunnel = new NativeTunnel(this.engine, id, clientIp, options, observer);
+    const tunnel = new NativeTunnel(this.engine, id, ticket, options, observer);
     this.tunnels.set(id, tunnel);
     return tunnel;
   }

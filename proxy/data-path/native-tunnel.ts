@@ -2,6 +2,7 @@
 // close handshake, teardown and timers are the JS Tunnel's (tunnel.ts, the
 // reference), line for line; only the pumps and sockets are handles to the
 // engine, whose commands act on the stream between two chunks as the JS pump does.
+import type { AdmissionTicket } from '../admission/admission.js';
 import { Boundary, type FrameError } from '../protocol/frame-scanner.js';
 import { buildCloseFrame, CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
 import type { NativeEngine } from './native-addon.js';
@@ -102,12 +103,16 @@ export class NativeTunnel implements TunnelShape {
   constructor(
     readonly engine: NativeEngine,
     readonly id: number,
-    readonly clientIp: string,
+    readonly ticket: AdmissionTicket,
     private readonly options: TunnelOptions,
     private readonly observer: TunnelShapeObserver,
   ) {
     this.toApp = new NativePump(this, 0);
     this.toClient = new NativePump(this, 1);
+  }
+
+  get clientIp(): string {
+    return this.ticket.clientIp;
   }
 
   get active(): boolean {

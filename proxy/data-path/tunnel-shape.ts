@@ -1,5 +1,6 @@
 // What drain, hygiene, the registry and metrics see of a tunnel, whichever data
 // plane moves its bytes: the JS Tunnel (tunnel.ts) and the NativeTunnel both have it.
+import type { AdmissionTicket } from '../admission/admission.js';
 import type { CloseInitiator } from './tunnel.js';
 
 export interface PumpShape {
@@ -15,6 +16,8 @@ export interface TunnelShape {
   /** app → client */
   readonly toClient: PumpShape;
   readonly openedAtMs: number;
+  /** The slots admission gave this connection: given back when both sockets are gone. */
+  readonly ticket: AdmissionTicket;
   readonly clientIp: string;
   readonly closeInitiator: CloseInitiator | undefined;
   readonly closeCode: number | undefined;
