@@ -17,6 +17,8 @@ import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
 import { createDataPlane, type DataPlane } from './data-path/data-plane.js';
 import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
+import { checkReadiness } from './admin/readiness.js';
+import { Fleet } from './fleet/fleet.js';
 
 export interface RunningSidecar {
   readonly config: Config;
@@ -25,6 +27,8 @@ export interface RunningSidecar {
   readonly registry: TunnelRegistry;
   readonly drain: Drain;
   readonly metrics: Metrics;
+  /** Present in fleet mode (--fleet-redis) only. */
+  readonly fleet: Fleet | undefined;
   /** Stops listening and destroys whatever is still open. */
   close(): Promise<void>;
 }
@@ -32,7 +36,7 @@ export interface RunningSidecar {
 /** `dataPlane` defaults to the one --data-plane names (throwing if `native` cannot load). */
 export async function startSidecar(config: Config, logger: Logger, dataPlane: DataPlane = requirePlane(config)): Promise<RunningSidecar> {
   const registry = new TunnelRegistry();
-  const drain = new Drain(config, registry, () => admission.pendingHandshakes, logger);
+  const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
   const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
@@ -64,6 +68,23 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
+  const fleet = config.fleetRedis
+    ? new Fleet({
+        config,
+        local: {
+          connections: () => registry.size,
+          maxConnections: config.maxConnections,
+          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
+          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
+          draining: () => drain.isDraining,
+        },
+        tunnels: registry,
+        metricsRegistry: metrics.registry,
+        logger,
+      })
+    : undefined;
+  if (fleet) drain.onStarted(() => void fleet.membership.beatNow());
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({
     config,
@@ -73,7 +94,8 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     loopHealth,
     dataPlane,
     activeConnections: () => registry.size,
-    notReadyReasons: () => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
+    notReadyReasons,
+    fleetView: fleet ? () => fleet.view() : undefined,
     logger,
   });
   const hygiene = new Hygiene(config, registry);
@@ -94,6 +116,7 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   );
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
   hygiene.start();
+  fleet?.start();
 
   return {
     config,
@@ -102,8 +125,11 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     registry,
     drain,
     metrics,
+    fleet,
     async close() {
       hygiene.stop();
+      await fleet?.close();
+      upgrades.destroyAll();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();

@@ -4,7 +4,8 @@ import { loadConfig, type RawValues } from '../config/config.js';
 import { RUN_FLAGS, envNameOf } from '../config/flags.js';
 import { createLogger } from '../config/logger.js';
 import { createDataPlane } from '../data-path/data-plane.js';
-import { startSidecar } from '../sidecar.js';
+import { startSidecar, type RunningSidecar } from '../sidecar.js';
+import { VERSION } from '../config/version.js';
 import { handleStopSignals } from '../drain/signals.js';
 import type { CliIo } from './cli-io.js';
 
@@ -27,17 +28,13 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     return 2;
   }
   const logger = createLogger(config.logLevel);
-  let sidecar;
-  try {
-    sidecar = await startSidecar(config, logger, plane.plane);
-  } catch (err) {
-    logger.error({ err }, 'could not start');
-    return 1;
-  }
-  const running = sidecar;
   return new Promise<number>((resolve) => {
+    // Before any port opens, so a SIGTERM that comes during start-up drains instead of killing.
+    let started: Promise<RunningSidecar | undefined> | undefined;
     handleStopSignals({
       onFirst: async (signal) => {
+        const running = await started;
+        if (!running) return;
         await running.drain.start(signal);
         await running.close();
         resolve(0);
@@ -46,6 +43,12 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         logger.warn({ signal }, 'second signal: exiting at once');
         resolve(1);
       },
+    });
+    logger.info({ version: VERSION, pid: process.pid }, 'starting');
+    started = startSidecar(config, logger, plane.plane).catch((err: unknown) => {
+      logger.error({ err }, 'could not start');
+      resolve(1);
+      return undefined;
     });
   });
 }
@@ -60,5 +63,5 @@ export function runHelp(): string {
 }
 
 function valueHint(kind: string): string {
-  return { address: 'host:port', url: 'url', count: 'n', rate: 'n/s', seconds: 'seconds', enum: 'choice', cidrs: 'cidrs', check: 'check', tenant: 'source:name', string: 'text' }[kind] ?? 'value';
+  return { address: 'host:port', url: 'url', count: 'n', rate: 'n/s', seconds: 'seconds', enum: 'choice', cidrs: 'cidrs', check: 'check', tenant: 'source:name', redis: 'url', name: 'name', string: 'text' }[kind] ?? 'value';
 }

@@ -147,11 +147,14 @@ export class NativeTunnel implements TunnelShape {
     });
   }
 
+  /** Immediate teardown of both sockets; the tunnel is gone when this returns (as Tunnel.destroy()). */
   destroy(): void {
     this.closeInitiator ??= 'sidecar';
     this.closeCode ??= CLOSE_ABNORMAL;
+    const last = this.engine.counters(this.id);
     this.engine.destroy(this.id, CLIENT, false);
     this.engine.destroy(this.id, UPSTREAM, false);
+    if (last) this.onFinished(last);
   }
 
   // Engine events, dispatched by NativePlane.
@@ -190,6 +193,7 @@ export class NativeTunnel implements TunnelShape {
   }
 
   onFinished(counters: Float64Array): void {
+    if (this.finalCounters) return;
     this.finalCounters = counters;
     for (const timer of this.timers ?? []) clearTimeout(timer);
     this.observer.onTunnelClosed(this);

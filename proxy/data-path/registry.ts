@@ -12,6 +12,10 @@ export class TunnelRegistry implements TunnelObserver, TunnelShapeObserver {
     return this.tunnels.size;
   }
 
+  has(tunnel: TunnelShape): boolean {
+    return this.tunnels.has(tunnel);
+  }
+
   add(tunnel: TunnelShape): void {
     this.tunnels.add(tunnel);
   }

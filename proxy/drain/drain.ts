@@ -4,10 +4,17 @@
 // left at the deadline is destroyed. A second trigger joins the drain under way.
 import { randomInt } from 'node:crypto';
 import type { Config } from '../config/config.js';
-import { CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
 import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
 import type { TunnelShape } from '../data-path/tunnel-shape.js';
+import { closePolitely } from './polite-close.js';
+
+/** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
+export interface PendingHandshakes {
+  readonly pendingHandshakes: number;
+  /** Gives them all up; returns how many there were. */
+  abortHandshakes(): number;
+}
 
 export type DrainPhase = 'running' | 'delaying' | 'closing' | 'drained';
 
@@ -33,13 +40,14 @@ export class Drain {
   /** The next step of the spread closes (one timer, re-armed). */
   private stepTimer: NodeJS.Timeout | undefined;
 
+  private readonly startedListeners: Array<() => void> = [];
+
   private resolveFinished: ((summary: DrainSummary) => void) | undefined;
 
   constructor(
     private readonly config: Config,
     private readonly registry: TunnelRegistry,
-    /** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
-    private readonly pendingHandshakes: () => number,
+    private readonly handshakes: PendingHandshakes,
     private readonly logger: Logger,
   ) {
     registry.onClosed(this.finishIfEmpty);
@@ -59,6 +67,11 @@ export class Drain {
     return this.phaseNow === 'closing' || this.phaseNow === 'drained';
   }
 
+  /** Called once, when the drain begins (e.g. to tell the fleet at once). */
+  onStarted(listener: () => void): void {
+    this.startedListeners.push(listener);
+  }
+
   /** Starts the drain, or joins the one under way; resolves when no connection is left. */
   start(trigger: string): Promise<DrainSummary> {
     if (this.finished) {
@@ -70,6 +83,7 @@ export class Drain {
     this.connectionsAtStart = this.registry.size;
     this.phaseNow = 'delaying';
     this.logger.info({ trigger, connections: this.connectionsAtStart, delayMs: this.config.drainDelayMs }, 'drain started');
+    for (const listener of this.startedListeners) listener();
     this.finished = new Promise<DrainSummary>((resolve) => {
       this.resolveFinished = resolve;
       this.later(this.config.drainTimeoutMs, () => this.destroyTheRest());
@@ -90,8 +104,8 @@ export class Drain {
 
   /** Done when no tunnel is left and no admitted handshake can still become one. */
   readonly finishIfEmpty = (): void => {
-    if (this.phaseNow !== 'closing' || this.registry.size > 0 || this.pendingHandshakes() > 0) return;
-    this.resolveFinished?.(this.finish());
+    if (this.phaseNow !== 'closing' || this.registry.size > 0 || this.handshakes.pendingHandshakes > 0) return;
+    this.complete();
   };
 
   private closeAllSpread(): void {
@@ -113,17 +127,25 @@ export class Drain {
   }
 
   private closeOne(tunnel: TunnelShape): void {
-    const delayMs = reconnectDelayMs(this.config.retryAfterMs);
+    const delayMs = closePolitely(tunnel, 'draining', this.config.retryAfterMs);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientIp: tunnel.clientIp, delayMs }, 'closing connection');
-    tunnel.close(CloseCode.serviceRestart, hintReason('draining', delayMs), CloseCode.goingAway, 'sidecar draining');
   }
 
+  /** The deadline ends the drain whatever is left: tunnels and handshakes still waiting on the app. */
   private destroyTheRest(): void {
     if (this.phaseNow === 'drained') return;
     const rest = this.registry.list();
-    this.destroyedAtDeadline = rest.length;
-    if (rest.length > 0) this.logger.warn({ connections: rest.length }, 'drain deadline reached: destroying the rest');
+    const handshakes = this.handshakes.abortHandshakes();
+    this.destroyedAtDeadline = rest.length + handshakes;
+    if (this.destroyedAtDeadline > 0) this.logger.warn({ connections: rest.length, handshakes }, 'drain deadline reached: destroying the rest');
     for (const tunnel of rest) tunnel.destroy();
+    // Not waiting for the sockets' 'close': a drain that was given a deadline keeps it.
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.phaseNow === 'drained') return;
+    this.resolveFinished?.(this.finish());
   }
 
   private finish(): DrainSummary {
