@@ -4,6 +4,7 @@ const FLOORS = [
   ['config', '^proxy/config/'],
   ['protocol', '^proxy/protocol/'],
   ['metrics', '^proxy/metrics/'],
+  ['memory', '^proxy/memory/'],
   ['admission', '^proxy/admission/'],
   ['data-path', '^proxy/data-path/'],
   ['drain', '^proxy/drain/'],

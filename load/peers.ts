@@ -29,6 +29,8 @@ export interface RunningPeer {
   readonly port: number;
   /** The proxy's processes now (empty for direct). */
   pids(): number[];
+  /** ws-sidecar peers: the admin port (its /metrics). */
+  readonly adminPort?: number;
   /** A Node peer started with `inspect`: forces its GC and reads its JS heap. */
   readonly heap?: NodeHeapProbe;
   stop(): Promise<void>;
@@ -46,6 +48,8 @@ export interface PeerOptions {
    * scenarios run on instances without it.
    */
   readonly inspect?: boolean;
+  /** More flags for a ws-sidecar peer (e.g. --max-memory). */
+  readonly sidecarArgs?: readonly string[];
 }
 
 /** Why a peer cannot run here, or undefined when it can. */
@@ -83,7 +87,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
 }
 
 async function startWsSidecar(name: 'ws-sidecar' | 'ws-sidecar-native', options: PeerOptions): Promise<RunningPeer> {
-  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0', '--close-timeout', '2'];
+  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0', '--close-timeout', '2', ...(options.sidecarArgs ?? [])];
   // The helper runs `node <cliPath> ...args`, and --cpu-prof is refused in NODE_OPTIONS:
   // so the node flags take the script's place and the script leads the args.
   const nodeFlags = [
@@ -96,6 +100,7 @@ async function startWsSidecar(name: 'ws-sidecar' | 'ws-sidecar-native', options:
   return {
     name,
     port: sidecar.dataPort,
+    adminPort: sidecar.adminPort,
     pids: () => [sidecar.child.pid!],
     heap,
     // SIGTERM so that a CPU profile gets written; SIGKILL if it hangs.

@@ -21,6 +21,11 @@ import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
 import { checkReadiness } from './admin/readiness.js';
 import { Fleet } from './fleet/fleet.js';
+import { budgetSize } from './memory/budget-size.js';
+import { MemoryBudget, MEMORY_PRESSURE } from './memory/memory-budget.js';
+import { MemorySignal } from './memory/memory-signal.js';
+import { heapCollector } from './memory/heap-collector.js';
+import { RegistryReadThrottle } from './data-path/read-throttle.js';
 
 export interface RunningSidecar {
   readonly config: Config;
@@ -31,6 +36,7 @@ export interface RunningSidecar {
   readonly metrics: Metrics;
   /** Present in fleet mode (--fleet-redis) only. */
   readonly fleet: Fleet | undefined;
+  readonly memory: MemoryBudget;
   /** Stops listening and destroys whatever is still open. */
   close(): Promise<void>;
 }
@@ -42,11 +48,34 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
   const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
+  const budget = budgetSize(config.maxMemory);
+  const throttle = new RegistryReadThrottle(registry, dataPlane, () => upgrades.pendingHandshakes);
+  const memory = new MemoryBudget(budget.bytes, new MemorySignal(), throttle, {
+    stateChanged: (from, to, sample) => {
+      metrics.memoryStateChangesTotal.inc({ state: to });
+      const fields = { from, to, usedBytes: sample.usedBytes, rssBytes: sample.rssBytes, budgetBytes: budget.bytes, queuedBytes: throttle.queuedBytes() };
+      if (to === 'normal') logger.info(fields, 'memory budget: back to normal, admitting again');
+      else logger.warn(fields, to === 'refusing' ? 'memory budget: refusing new upgrades' : 'memory budget: pausing the sources of the fullest sinks');
+    },
+    readsPaused: (count) => metrics.memoryReadsPausedTotal.inc(count),
+    collected: () => metrics.memoryCollectionsTotal.inc(),
+  }, budget.bytes > 0 ? heapCollector() : undefined);
+  admission.addCapacityGate(() => {
+    const reason = memory.refusal();
+    if (reason !== undefined) metrics.memoryUpgradesRefusedTotal.inc();
+    return reason;
+  });
   const metrics = new Metrics(config.maxConnections, {
     activeConnections: () => registry.size,
     draining: () => drain.isDraining,
     upstreamUp: () => probe.up,
     traffic: () => traffic.read(),
+    memory: {
+      budgetBytes: () => budget.bytes,
+      usedBytes: () => (budget.bytes > 0 ? memory.usedBytes : process.memoryUsage.rss()),
+      queuedBytes: () => throttle.queuedBytes(),
+      state: () => memory.state,
+    },
   });
   registry.onClosed((tunnel) => {
     admission.tunnelClosed(tunnel.ticket);
@@ -74,7 +103,10 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   const acceptFailures = new AcceptFailures(logger, (reason) => metrics.acceptFailuresTotal.inc({ reason }), connectionBudget);
   const data = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, acceptFailures, connectionBudget);
   const dataServer = data.server;
-  const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
+  const notReadyReasons = (): string[] => [
+    ...(config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
+    ...(memory.refusal() !== undefined ? [MEMORY_PRESSURE] : []),
+  ];
   const fleet = config.fleetRedis
     ? new Fleet({
         config,
@@ -101,6 +133,7 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     dataPlane,
     activeConnections: () => registry.size,
     notReadyReasons,
+    memory: () => memory.status(budget.source, budget.limitBytes),
     fleetView: fleet ? () => fleet.view() : undefined,
     logger,
   });
@@ -121,6 +154,8 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     'listening',
   );
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
+  logger.info({ budgetBytes: budget.bytes, source: budget.source, limitBytes: budget.limitBytes }, budget.bytes > 0 ? 'memory budget' : 'memory budget: off');
+  memory.start();
   hygiene.start();
   fleet?.start();
 
@@ -132,7 +167,9 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     drain,
     metrics,
     fleet,
+    memory,
     async close() {
+      memory.stop();
       hygiene.stop();
       await fleet?.close();
       upgrades.destroyAll();

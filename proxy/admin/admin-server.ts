@@ -12,6 +12,7 @@ import type { FleetView } from '../fleet/fleet-view.js';
 import { checkReadiness, type NotReadyReason } from './readiness.js';
 import { buildStatus } from './status.js';
 import type { UpstreamProbe } from './upstream-check.js';
+import type { MemoryStatus } from '../memory/memory-budget.js';
 
 export interface AdminDeps {
   readonly config: Config;
@@ -25,6 +26,8 @@ export interface AdminDeps {
   readonly activeConnections: () => number;
   /** Extra readiness reasons (e.g. at capacity), empty when none. */
   readonly notReadyReasons: () => NotReadyReason[];
+  /** The memory budget and its state (shown in /status). */
+  readonly memory: () => MemoryStatus;
   /** The fleet as this pod sees it; undefined without --fleet-redis. */
   readonly fleetView: (() => FleetView) | undefined;
   readonly logger: Logger;

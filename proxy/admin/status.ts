@@ -7,6 +7,7 @@ import type { LoopHealth, LoopHealthState } from './loop-health.js';
 import { CONNECTION_OUTCOMES, DIRECTIONS, INITIATORS, type ConnectionOutcome, type Direction, type Initiator, type Metrics } from '../metrics/metrics.js';
 import { checkReadiness, type Readiness, type ReadinessSources } from './readiness.js';
 import { VERSION } from '../config/version.js';
+import type { MemoryStatus } from '../memory/memory-budget.js';
 
 export interface StatusSources extends ReadinessSources {
   readonly config: Config;
@@ -17,6 +18,8 @@ export interface StatusSources extends ReadinessSources {
   readonly dataPlane: { readonly name: 'js' | 'native'; readonly fallbackReason: string | undefined };
   /** Wall-clock start of the process's sidecar. */
   readonly startedAtMs: number;
+  /** The memory budget (--max-memory) and its state. */
+  readonly memory?: () => MemoryStatus;
 }
 
 export interface StatusSnapshot {
@@ -38,6 +41,7 @@ export interface StatusSnapshot {
   };
   readonly traffic: { readonly messages: Record<Direction, number>; readonly bytes: Record<Direction, number> };
   readonly drain: { readonly draining: boolean; readonly phase: DrainPhase };
+  readonly memory?: MemoryStatus;
   readonly upstream: { readonly check: string; readonly up: boolean; readonly reason: string; readonly checkedAt: string | null };
   readonly config: Record<string, SummaryValue>;
 }
@@ -66,6 +70,7 @@ export async function buildStatus(sources: StatusSources): Promise<StatusSnapsho
       bytes: await sumBy(metrics.bytesTotal, 'direction', DIRECTIONS),
     },
     drain: { draining: sources.drain.isDraining, phase: sources.drain.phase },
+    ...(sources.memory ? { memory: sources.memory() } : {}),
     upstream: {
       check: sources.probe.description,
       up: readiness.upstream.up,

@@ -30,6 +30,13 @@ export interface AdmissionTicket {
 
 export type AdmissionDecision = AdmissionTicket | { readonly admitted: false; readonly outcome: RejectedOutcome; readonly rejection: Rejection };
 
+/**
+ * A reason to refuse every upgrade for now as if at the cap (503 + Retry-After, or
+ * close 1013; outcome `rejected_capacity`), e.g. the memory budget's `memory_pressure`;
+ * undefined to let admission go on. Declared here; higher areas implement it.
+ */
+export type CapacityGate = () => string | undefined;
+
 /** Readiness recovers below this share of the cap once it was reached. */
 const RECOVER_BELOW = 0.9;
 
@@ -42,6 +49,7 @@ export class Admission {
   private readonly clientIpOf: ClientIpResolver;
   private readonly tenantOf: TenantResolver | undefined;
   private capacityReached = false;
+  private readonly gates: CapacityGate[] = [];
 
   constructor(
     private readonly config: Config,
@@ -55,6 +63,11 @@ export class Admission {
     if (config.acceptRate > 0) {
       this.bucket = new TokenBucket(config.acceptRate, config.acceptBurst > 0 ? config.acceptBurst : Math.max(1, Math.ceil(config.acceptRate)));
     }
+  }
+
+  /** From now on, upgrades are refused as at the cap whenever `gate` gives a reason. */
+  addCapacityGate(gate: CapacityGate): void {
+    this.gates.push(gate);
   }
 
   /** Slots held: pending handshakes plus live tunnels. */
@@ -76,6 +89,10 @@ export class Admission {
   decide(req: IncomingMessage): AdmissionDecision {
     const { maxConnections, maxConnectionsPerIp, maxPendingHandshakes, maxConnectionsPerTenant } = this.config;
     if (this.isRejectingForDrain()) return this.reject('rejected_draining');
+    for (const gate of this.gates) {
+      const reason = gate();
+      if (reason !== undefined) return this.reject('rejected_capacity', reason);
+    }
     if (maxPendingHandshakes > 0 && this.pending >= maxPendingHandshakes) return this.reject('rejected_capacity', 'too_many_pending_handshakes');
     if (maxConnections > 0 && this.held >= maxConnections) return this.reject('rejected_capacity');
     const clientIp = this.clientIpOf(req);

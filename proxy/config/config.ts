@@ -47,6 +47,8 @@ export interface Config {
   readonly connectTimeoutMs: number;
   readonly maxHeaderSize: number;
   readonly maxPendingHandshakes: number;
+  /** Bytes; 0 = no budget; `auto` = from the cgroup limit, resolved at start (memory/budget-size.ts). */
+  readonly maxMemory: number | 'auto';
   readonly drainDelayMs: number;
   readonly drainSpreadMs: number;
   readonly closeTimeoutMs: number;
@@ -77,6 +79,31 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
 
 const MAX_SECONDS = 7 * 24 * 3600;
+
+/** Decimal and binary suffixes, as Kubernetes quantities spell them (k, Ki, M, Mi…), with an optional B. */
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+};
+
+/** `256Mi`, `200MB`, `1.5Gi`, `65536` → bytes (rounded down); undefined when not a size. */
+export function parseBytes(raw: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([kKMGT]i?)?B?$/.exec(raw.trim());
+  if (!match) return undefined;
+  const bytes = Math.floor(Number(match[1]) * BYTE_UNITS[match[2] ?? '']!);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** Smallest budget accepted: below it the process's own start-up footprint is over it. */
+export const MIN_MEMORY_BUDGET = 32 * 2 ** 20;
 
 /** `drain-timeout` (seconds) → `drainTimeoutMs`; `max-connections` → `maxConnections`. */
 export function configKeyOf(spec: FlagSpec): string {
@@ -240,6 +267,11 @@ export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
       const source = parseTenantSource(text);
       return source ? { ok: true, value: Object.freeze(source) } : bad('header:<name>, query:<name> or cookie:<name>');
     }
+    case 'bytes': {
+      if (text === 'auto') return { ok: true, value: 'auto' };
+      const bytes = parseBytes(text);
+      return bytes !== undefined ? { ok: true, value: bytes } : bad('a size like 256Mi, 200MB or 1Gi (bytes with a unit suffix), 0 (off) or auto');
+    }
     case 'string':
       return { ok: true, value: String(raw) };
   }
@@ -277,6 +309,9 @@ function crossCheck(config: Config): string[] {
     problems.push(
       `--drain-delay (${seconds(config.drainDelayMs)}) + --drain-spread (${seconds(config.drainSpreadMs)}) + --close-timeout (${seconds(config.closeTimeoutMs)}) = ${seconds(needed)} exceeds --drain-timeout (${seconds(config.drainTimeoutMs)}): the last clients would be cut off with 1006; raise --drain-timeout to at least ${needed / 1000} or shorten the others`,
     );
+  }
+  if (typeof config.maxMemory === 'number' && config.maxMemory > 0 && config.maxMemory < MIN_MEMORY_BUDGET) {
+    problems.push(`--max-memory ${config.maxMemory} bytes is below the ${MIN_MEMORY_BUDGET / 2 ** 20}Mi the process takes to start: give at least 32Mi, or 0 for no budget`);
   }
   if (config.acceptBurst > 0 && config.acceptRate === 0) {
     problems.push('--accept-burst needs --accept-rate');

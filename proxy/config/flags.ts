@@ -14,6 +14,7 @@ export type FlagKind =
   | 'redis' // redis:// or rediss:// URL; its password is never shown
   | 'name' // a name of letters, digits and . _ / : - (may be empty)
   | 'tenant' // header:<name> | query:<name> | cookie:<name>
+  | 'bytes' // a size with a unit suffix (256Mi, 200MB, 1Gi, 65536), 0, or auto
   | 'string';
 
 export interface FlagSpec {
@@ -49,6 +50,12 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'handshake-timeout', kind: 'seconds', default: '10', help: 'time allowed for an upgrade request and the app\'s answer' },
   { name: 'connect-timeout', kind: 'seconds', default: '5', help: 'time allowed to connect to the app' },
   { name: 'max-header-size', kind: 'count', default: '16384', help: 'largest request header block in bytes' },
+  {
+    name: 'max-memory',
+    kind: 'bytes',
+    default: 'auto',
+    help: 'memory budget: refuse upgrades (and fail /readyz) at 80%, stop reading the sources of the fullest sinks at 90% (auto = the cgroup limit minus 25%, off without one; 0 = off)',
+  },
   { name: 'max-pending-handshakes', kind: 'count', default: '1000', help: 'cap on upgrades waiting for the app (0 = unlimited)' },
   { name: 'drain-delay', kind: 'seconds', default: '0', help: 'keep accepting during endpoint propagation before draining' },
   { name: 'drain-spread', kind: 'seconds', default: '10', help: 'window over which connections are closed' },

@@ -19,8 +19,12 @@ export interface DataPlane {
   open(client: Socket, upstream: Socket, clientHead: Buffer, upstreamHead: Buffer, ticket: AdmissionTicket, options: TunnelOptions, observer: TunnelShapeObserver & TunnelObserver): TunnelShape;
   /** Tunnels the native engine holds (0 on the JS plane). */
   nativeTunnels(): number;
+  /** Bytes the native engine holds for slow sinks (0 on the JS plane). */
+  nativeQueuedBytes(): number;
   close(): void;
 }
+
+export type NativePlaneStats = Pick<DataPlane, 'nativeQueuedBytes'>;
 
 export type DataPlaneResult = { ok: true; plane: DataPlane } | { ok: false; problem: string };
 
@@ -43,13 +47,14 @@ export function createDataPlane(choice: DataPlaneChoice): DataPlaneResult {
         return native.adopt(client, upstream, clientHead, upstreamHead, ticket, options, observer);
       },
       nativeTunnels: () => native.size,
+      nativeQueuedBytes: () => native.queuedBytes(),
       close: () => native.close(),
     },
   };
 }
 
 function jsPlane(fallbackReason: string | undefined): DataPlane {
-  return { name: 'js', fallbackReason, open: openJsTunnel, nativeTunnels: () => 0, close: () => undefined };
+  return { name: 'js', fallbackReason, open: openJsTunnel, nativeTunnels: () => 0, nativeQueuedBytes: () => 0, close: () => undefined };
 }
 
 function openJsTunnel(client: Socket, upstream: Socket, clientHead: Buffer, upstreamHead: Buffer, ticket: AdmissionTicket, options: TunnelOptions, observer: TunnelObserver): TunnelShape {

@@ -4,10 +4,11 @@
 // answer is relayed to its end and the client connection closed. No HTTP client
 // objects are made, and nothing of the handshake stays attached to the sockets.
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { formatAddress, type Address } from '../config/config.js';
 import { withForwardedHeaders } from '../protocol/forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from '../protocol/response-end.js';
+import { connectBounded, onChunks } from './bounded-reads.js';
 
 export type HandshakeOutcome =
   | { kind: 'upgraded'; upstream: Socket; upstreamHead: Buffer; durationMs: number }
@@ -26,7 +27,9 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 
 export function forwardUpgrade(req: IncomingMessage, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
   const startedAt = performance.now();
-  const upstream = connect({ host: options.upstream.host, port: options.upstream.port });
+  // Bounded reads (bounded-reads.ts): the app→client direction holds at most one 16 KiB read.
+  const upstream = connectBounded(options.upstream.host, options.upstream.port);
+  let stopReading = (): void => undefined;
   let received: Buffer | undefined;
   let settled = false;
 
@@ -34,7 +37,8 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     settled = true;
     clearTimeout(connectTimer);
     clearTimeout(answerTimer);
-    upstream.off('data', onData).off('error', onFailure).off('close', onEarlyClose);
+    stopReading();
+    upstream.off('error', onFailure).off('close', onEarlyClose);
     client.off('close', onClientGone).off('end', onClientGone);
     done(outcome);
   };
@@ -84,7 +88,8 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     }
   };
 
-  upstream.on('data', onData).on('error', onFailure).on('close', onEarlyClose);
+  stopReading = onChunks(upstream, onData);
+  upstream.on('error', onFailure).on('close', onEarlyClose);
   // Client sockets are half-open capable: a FIN alone ('end', no 'close') also means gone.
   client.on('close', onClientGone).on('end', onClientGone);
   upstream.write(requestHead(req, options.upstream), 'latin1');
@@ -131,6 +136,7 @@ function relayRefusal(upstream: Socket, client: Socket, first: Buffer, end: Resp
   if (end.done) return;
   client.on('drain', () => upstream.resume());
   client.on('close', () => upstream.destroy());
-  upstream.on('data', forward).on('end', finish).on('error', () => client.destroy());
+  onChunks(upstream, forward);
+  upstream.on('end', finish).on('error', () => client.destroy());
   upstream.resume();
 }

@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import { Boundary, FrameScanner, OPCODE_CLOSE, OPCODE_PONG, ScanEvent, type FrameError } from '../protocol/frame-scanner.js';
 import { isSidecarPong } from '../protocol/frames.js';
+import { onChunks } from './bounded-reads.js';
 
 export interface PumpOwner {
   /** The source sent a close frame with this code. */
@@ -25,6 +26,8 @@ export class Pump {
   private consumingPongs = false;
   /** The sink refused more (write returned false): the source stays paused until 'drain'. */
   private waitingForDrain = false;
+  /** Paused by the memory budget: not resumed on 'drain' until released. */
+  private held = false;
   /** A pong being held back (≤ 131 bytes) until it is whole and can be judged. */
   private heldPong: Buffer[] | undefined;
 
@@ -35,7 +38,8 @@ export class Pump {
     private readonly owner: PumpOwner,
   ) {
     this.scanner = new FrameScanner(sourceIsClient);
-    source.on('data', this.onData);
+    // An upstream source reads at most 16 KiB at a time (bounded-reads.ts); a client emits 'data'.
+    onChunks(source, this.onData);
     sink.on('drain', this.onDrain);
   }
 
@@ -51,7 +55,29 @@ export class Pump {
 
   /** Lets the source flow, unless what `receive()` fed already filled the sink. */
   start(): void {
-    if (!this.waitingForDrain) this.source.resume();
+    if (!this.waitingForDrain && !this.held) this.source.resume();
+  }
+
+  /** Bytes this direction holds in memory: written to the sink but not yet taken by its kernel, plus any read not yet forwarded. */
+  get queuedBytes(): number {
+    return this.sink.writableLength + this.source.readableLength;
+  }
+
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  /** The memory budget stops this source reading (the kernel holds what the app or client sends meanwhile). */
+  hold(): void {
+    this.held = true;
+    this.source.pause();
+  }
+
+  /** The memory budget lets it read again, unless its sink is still full. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (!this.waitingForDrain && !this.source.destroyed) this.source.resume();
   }
 
   /** Consume the pongs that answer the sidecar's keep-alive pings instead of forwarding them. */
@@ -119,10 +145,11 @@ export class Pump {
 
   private readonly onDrain = (): void => {
     this.waitingForDrain = false;
-    this.source.resume();
+    if (!this.held) this.source.resume();
   };
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** Returns true when no reference to `chunk` is left (nothing queued in the sink, no pong held): bounded-reads.ts reuses its memory. */
+  private readonly onData = (chunk: Buffer): boolean => {
     const scanner = this.scanner;
     let from = 0; // first byte not yet forwarded, dropped or held
     let pos = 0;
@@ -133,7 +160,7 @@ export class Pump {
       if (event === ScanEvent.Error) {
         this.forward(chunk, from, stop);
         if (!this.sealed) this.owner.onProtocolError(this, scanner.error!);
-        return;
+        return false;
       }
       if (event === ScanEvent.ControlStart) {
         if (this.pending !== undefined && scanner.lastOpcode === OPCODE_CLOSE) {
@@ -166,8 +193,12 @@ export class Pump {
       }
       pos = stop;
     }
-    if (this.heldPong !== undefined) this.heldPong.push(chunk.subarray(from));
-    else this.forward(chunk, from, chunk.length);
+    if (this.heldPong !== undefined) {
+      this.heldPong.push(chunk.subarray(from));
+      return false;
+    }
+    this.forward(chunk, from, chunk.length);
+    return this.sink.writableLength === 0;
   };
 
   private judgePong(frame: Buffer): void {

@@ -3,6 +3,7 @@
 // libuv handle's `fd` getter (TCPWrap, Linux) — is read here and nowhere else;
 // test/data-path/socket-fd.test.ts pins that behaviour on the running Node.
 import type { Socket } from 'node:net';
+import { boundedReaderOf } from './bounded-reads.js';
 
 /** The fd under a connected TCP socket, or undefined where Node does not expose one. */
 export function socketFd(socket: Socket): number | undefined {
@@ -28,7 +29,8 @@ export function takeOverSocket(socket: Socket, dup: (fd: number) => number): Tak
   const fd = socketFd(socket);
   if (fd === undefined || socket.writableLength > 0 || socket.destroyed) return undefined;
   socket.pause();
-  const pieces: Buffer[] = [];
+  // A socket with bounded reads (the upstream) keeps what it read outside Node's stream.
+  const pieces: Buffer[] = boundedReaderOf(socket)?.takeHeld() ?? [];
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) pieces.push(chunk);
   const copy = dup(fd);
   socket.destroy();

@@ -157,6 +157,9 @@ export class Tunnel implements PumpOwner {
     this.closeCode ??= code;
     if (this.closing) return;
     this.closing = true;
+    // A close handshake needs both directions to flow: the memory budget's hold ends here.
+    this.toApp.release();
+    this.toClient.release();
     this.after(this.options.closeTimeoutMs, () => this.destroy());
   }
 

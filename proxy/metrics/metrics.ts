@@ -40,6 +40,18 @@ export interface TrafficCounts {
   bytesToClient: number;
 }
 
+/** The memory budget's states (memory/memory-budget.ts), lowest pressure first. */
+export const MEMORY_STATE_NAMES = ['normal', 'refusing', 'throttling'] as const;
+
+/** The memory budget as metrics see it (read at scrape time). */
+export interface MemoryMetricSources {
+  /** 0 = no budget. */
+  budgetBytes(): number;
+  usedBytes(): number;
+  queuedBytes(): number;
+  state(): (typeof MEMORY_STATE_NAMES)[number];
+}
+
 /** Live values read at scrape time, so gauges and traffic counters never drift from the truth. */
 export interface MetricSources {
   activeConnections(): number;
@@ -47,6 +59,8 @@ export interface MetricSources {
   upstreamUp(): boolean;
   /** Totals since start, live tunnels included. */
   traffic(): TrafficCounts;
+  /** Absent: the memory gauges read 0 (no budget). */
+  memory?: MemoryMetricSources;
 }
 
 export class Metrics {
@@ -59,6 +73,10 @@ export class Metrics {
   readonly upgradeDuration: Histogram;
   readonly httpRequestsTotal: Counter<'code_class'>;
   readonly acceptFailuresTotal: Counter<'reason'>;
+  readonly memoryStateChangesTotal: Counter<'state'>;
+  readonly memoryReadsPausedTotal: Counter;
+  readonly memoryUpgradesRefusedTotal: Counter;
+  readonly memoryCollectionsTotal: Counter;
 
   constructor(maxConnections: number, sources: MetricSources) {
     const registers = [this.registry];
@@ -119,6 +137,24 @@ export class Metrics {
     this.httpRequestsTotal = new Counter({ name: 'ws_sidecar_http_requests_total', help: 'Plain HTTP requests forwarded, by status class', labelNames: ['code_class'], registers });
     this.acceptFailuresTotal = new Counter({ name: 'ws_sidecar_accept_failures_total', help: 'Connections the data listener could not take, by reason', labelNames: ['reason'], registers });
     for (const reason of ACCEPT_FAILURE_REASONS) this.acceptFailuresTotal.inc({ reason }, 0);
+    this.registerMemory(registers, sources.memory);
+    this.memoryStateChangesTotal = new Counter({ name: 'ws_sidecar_memory_state_changes_total', help: 'Times the memory budget entered each state', labelNames: ['state'], registers });
+    for (const state of MEMORY_STATE_NAMES) this.memoryStateChangesTotal.inc({ state }, 0);
+    this.memoryReadsPausedTotal = new Counter({
+      name: 'ws_sidecar_memory_reads_paused_total',
+      help: 'Sources the memory budget stopped reading (those whose sinks held the most queued bytes)',
+      registers,
+    });
+    this.memoryUpgradesRefusedTotal = new Counter({
+      name: 'ws_sidecar_memory_upgrades_refused_total',
+      help: 'Upgrades refused under memory pressure (also counted in connections_total as rejected_capacity)',
+      registers,
+    });
+    this.memoryCollectionsTotal = new Counter({
+      name: 'ws_sidecar_memory_collections_total',
+      help: 'Full V8 collections the memory budget ran under pressure (so freed buffers stop counting as used)',
+      registers,
+    });
     // Known label values start at 0, so rates work from the first scrape.
     for (const outcome of CONNECTION_OUTCOMES) this.connectionsTotal.inc({ outcome }, 0);
     for (const code_class of CODE_CLASSES) this.httpRequestsTotal.inc({ code_class }, 0);
@@ -127,6 +163,43 @@ export class Metrics {
     // Gauges named `_total` fail `promtool check metrics`; the same counts are in
     // nodejs_active_handles{type}, nodejs_active_requests{type} and nodejs_active_resources{type}.
     for (const name of LINT_FAILING_DEFAULTS) this.registry.removeSingleMetric(name);
+  }
+
+  private registerMemory(registers: Registry[], memory: MemoryMetricSources | undefined): void {
+    new Gauge({
+      name: 'ws_sidecar_memory_budget_bytes',
+      help: 'The memory budget (--max-memory, or the cgroup limit minus headroom); 0 = none',
+      registers,
+      collect() {
+        this.set(memory?.budgetBytes() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ws_sidecar_memory_used_bytes',
+      help: 'Memory the budget counts as used: RSS, less what was freed since RSS was last at its high',
+      registers,
+      collect() {
+        this.set(memory?.usedBytes() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ws_sidecar_memory_queued_bytes',
+      help: 'Bytes held for sinks that are slow to read (both data planes)',
+      registers,
+      collect() {
+        this.set(memory?.queuedBytes() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ws_sidecar_memory_state',
+      help: 'The memory budget\'s state: 1 for the current one (normal, refusing upgrades, throttling reads)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const current = memory?.state() ?? 'normal';
+        for (const state of MEMORY_STATE_NAMES) this.set({ state }, state === current ? 1 : 0);
+      },
+    });
   }
 
   countHttpResponse(statusCode: number): void {

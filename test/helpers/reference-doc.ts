@@ -34,6 +34,7 @@ const VALUE_OF_KIND: Record<FlagSpec['kind'], string> = {
   redis: '`redis://[user:pass@]host:port[/db]` or `rediss://…` (password redacted wherever shown)',
   name: 'letters, digits and `. _ / : -`',
   tenant: '`header:<name>`, `query:<name>` or `cookie:<name>`',
+  bytes: 'size with a unit suffix (`256Mi`, `200MB`, `1Gi`), `0` or `auto`',
   string: 'text',
 };
 
