@@ -16,6 +16,7 @@ import { TrafficTotals } from './admin/traffic.js';
 import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
 import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
+import { Fleet } from './fleet/fleet.js';
 
 export interface RunningSidecar {
   readonly config: Config;
@@ -24,6 +25,8 @@ export interface RunningSidecar {
   readonly registry: TunnelRegistry;
   readonly drain: Drain;
   readonly metrics: Metrics;
+  /** Present in fleet mode (--fleet-redis) only. */
+  readonly fleet: Fleet | undefined;
   /** Stops listening and destroys whatever is still open. */
   close(): Promise<void>;
 }
@@ -74,6 +77,18 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     logger,
   });
   const hygiene = new Hygiene(config, registry);
+  const fleet = config.fleetRedis
+    ? new Fleet(
+        config,
+        {
+          connections: () => registry.size,
+          maxConnections: config.maxConnections,
+          ready: () => !drain.isDraining && probe.up && !(config.unreadyAtCapacity && admission.atCapacity),
+          draining: () => drain.isDraining,
+        },
+        logger,
+      )
+    : undefined;
 
   const dataAddress = await listen(dataServer, config.listen);
   let adminAddress: AddressInfo;
@@ -87,6 +102,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
   hygiene.start();
+  fleet?.start();
 
   return {
     config,
@@ -95,8 +111,10 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     registry,
     drain,
     metrics,
+    fleet,
     async close() {
       hygiene.stop();
+      await fleet?.close();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();

@@ -1,5 +1,5 @@
 // The running configuration as flag name → value, for /status. Secrets are never shown.
-import type { Address, Config, TenantSource, UpstreamCheck } from './config.js';
+import type { Address, Config, RedisTarget, TenantSource, UpstreamCheck } from './config.js';
 import { configKeyOf, formatAddress, formatCheck, formatTenantSource } from './config.js';
 import { RUN_FLAGS, type FlagSpec } from './flags.js';
 
@@ -28,6 +28,8 @@ function shownValue(spec: FlagSpec, value: unknown): SummaryValue {
       return formatCheck(value as UpstreamCheck);
     case 'tenant':
       return formatTenantSource(value as TenantSource | undefined);
+    case 'redis':
+      return value === undefined ? '(unset)' : (value as RedisTarget).shown;
     default:
       return value as SummaryValue;
   }

@@ -32,6 +32,8 @@ const VALUE_OF_KIND: Record<FlagSpec['kind'], string> = {
   cidrs: 'comma-separated CIDRs',
   check: '`tcp`, `http:<path>` or `ws:<path>`',
   tenant: '`header:<name>`, `query:<name>` or `cookie:<name>`',
+  redis: '`redis://[user:pass@]host:port[/db]` or `rediss://…` (password redacted wherever shown)',
+  name: 'letters, digits and `. _ / : -`',
   string: 'text',
 };
 
