@@ -1,0 +1,184 @@
+// Fleet-wide and per-tenant connection caps: admission's FleetAdmission port on the store.
+// One store round trip per admission (caps-acquire checks and takes both slots); one per
+// close; one re-statement of the whole ledger per heartbeat, which heals whatever the
+// store lost or miscounted. When the store is down or slower than --fleet-timeout, the
+// decision is local, on this pod's share of each cap (cap ÷ pods last seen).
+import type { FleetAdmission, FleetVerdict } from '../admission/fleet-admission.js';
+import type { Logger } from '../config/logger.js';
+import { CapsLedger, NO_TENANT } from './caps-ledger.js';
+import { CAPS_SCRIPT } from './caps-scripts.js';
+import type { FleetKeys } from './fleet-keys.js';
+import type { FleetStore, StoreReply } from './store.js';
+
+export type ShadowedRejection = Exclude<FleetVerdict, 'admitted'>;
+
+export interface FleetCapsCounters {
+  /** A decision taken without the store. */
+  localDecision(): void;
+  /** A rejection --fleet-shadow let through. */
+  shadowed(action: ShadowedRejection): void;
+}
+
+export interface FleetCapsOptions {
+  readonly store: FleetStore;
+  readonly keys: FleetKeys;
+  readonly podName: string;
+  /** 0 = no fleet cap. */
+  readonly fleetMaxConnections: number;
+  /** 0 = no tenant cap. */
+  readonly maxConnectionsPerTenant: number;
+  readonly shadow: boolean;
+  readonly timeoutMs: number;
+  readonly leaseMs: number;
+  /** Live pods in the last fleet view (1 until there is one). */
+  readonly podsLastSeen: () => number;
+  readonly counters: FleetCapsCounters;
+  readonly logger: Logger;
+}
+
+/** What the last re-statement found, for /fleet. No tenant names. */
+export interface CapsView {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerTenant: number;
+  /** The fleet's capped connections; undefined until the store has answered a re-statement. */
+  readonly connections: number | undefined;
+  readonly tenantsAtLimit: number | undefined;
+  /** This pod's own: what it holds, and its share of each cap while the store is down. */
+  readonly held: number;
+  /** 0 where there is no such cap. */
+  readonly localShare: { readonly connections: number; readonly perTenant: number };
+  readonly shadow: boolean;
+}
+
+const VERDICTS: readonly FleetVerdict[] = ['admitted', 'rejected_fleet_capacity', 'rejected_tenant_limit'];
+
+export class FleetCaps implements FleetAdmission {
+  private readonly ledger = new CapsLedger();
+  /** Acquisitions the ledger counts whose verdict has not come yet. */
+  private readonly awaiting = new CapsLedger();
+  private readonly keys: readonly string[];
+  private readonly ledgerPrefix: string;
+  /** Re-statements sent so far: an acquire that overlapped one may need a compensating release. */
+  private restatements = 0;
+  private lastTotal: number | undefined;
+  private lastAtLimit: number | undefined;
+
+  constructor(private readonly options: FleetCapsOptions) {
+    const { tag } = options.keys;
+    this.ledgerPrefix = `${tag}:caps:ledger:`;
+    this.keys = Object.freeze([`${tag}:caps:total`, `${tag}:caps:tenants`, `${tag}:caps:ledgers`, this.ledgerPrefix + options.podName]);
+  }
+
+  async acquire(tenant: string | undefined): Promise<FleetVerdict> {
+    const key = this.tenantKey(tenant);
+    const { store, podName, fleetMaxConnections, maxConnectionsPerTenant, shadow, timeoutMs, leaseMs } = this.options;
+    // Counted before the call: a re-statement sent while it is in flight must include it.
+    this.ledger.add(key);
+    this.awaiting.add(key);
+    const restatedBefore = this.restatements;
+    let reply: StoreReply;
+    try {
+      reply = await store.run(CAPS_SCRIPT, this.keys, ['acquire', podName, fleetMaxConnections, maxConnectionsPerTenant, key, shadow ? '1' : '0', leaseMs, this.ledgerPrefix], timeoutMs);
+    } catch {
+      this.awaiting.remove(key);
+      this.options.counters.localDecision();
+      return this.settle(key, this.localVerdict(key));
+    }
+    this.awaiting.remove(key);
+    const [code, taken] = Array.isArray(reply) ? reply : [];
+    const verdict = VERDICTS[Number(code)] ?? 'admitted';
+    if (taken !== 1) {
+      this.ledger.remove(key);
+      // A re-statement sent meanwhile counted a slot the store then refused: take it back.
+      if (this.restatements !== restatedBefore) this.sendRelease(key);
+      return verdict;
+    }
+    if (verdict !== 'admitted') this.options.counters.shadowed(verdict);
+    return 'admitted';
+  }
+
+  release(tenant: string | undefined): void {
+    const key = this.tenantKey(tenant);
+    this.ledger.remove(key);
+    this.sendRelease(key);
+  }
+
+  /** Each heartbeat: the store is told the whole ledger; its answer is the fleet view of the caps. */
+  async restate(): Promise<void> {
+    const { store, podName, leaseMs, maxConnectionsPerTenant } = this.options;
+    this.restatements++;
+    try {
+      const reply = await store.run(CAPS_SCRIPT, this.keys, ['restate', podName, leaseMs, this.ledgerPrefix, maxConnectionsPerTenant, ...this.ledger.statement()]);
+      if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
+        this.lastTotal = reply[0];
+        this.lastAtLimit = reply[1];
+      }
+    } catch (err) {
+      this.options.logger.debug({ err }, 'fleet caps re-statement failed');
+    }
+  }
+
+  /** Leaving on purpose (after a drain): this pod's slots come back at once, not at lease expiry. */
+  async leave(): Promise<void> {
+    try {
+      await this.options.store.run(CAPS_SCRIPT, this.keys, ['leave', this.options.podName, this.ledgerPrefix]);
+    } catch (err) {
+      this.options.logger.warn({ err }, 'fleet caps could not give this pod\'s slots back: its lease will expire');
+    }
+  }
+
+  get view(): CapsView {
+    const { fleetMaxConnections, maxConnectionsPerTenant, shadow } = this.options;
+    return {
+      maxConnections: fleetMaxConnections,
+      maxConnectionsPerTenant,
+      connections: this.lastTotal,
+      tenantsAtLimit: maxConnectionsPerTenant > 0 ? this.lastAtLimit : 0,
+      held: this.ledger.total,
+      localShare: { connections: shownShare(fleetMaxConnections, this.options.podsLastSeen()), perTenant: shownShare(maxConnectionsPerTenant, this.options.podsLastSeen()) },
+      shadow,
+    };
+  }
+
+  /**
+   * Against what this pod holds, this connection included but not the others still awaiting
+   * their verdict (they are decided in turn): over the share means it is one too many.
+   */
+  private localVerdict(key: string): FleetVerdict {
+    const { fleetMaxConnections, maxConnectionsPerTenant } = this.options;
+    const pods = this.options.podsLastSeen();
+    if (fleetMaxConnections > 0 && this.ledger.total - this.awaiting.total > shareOf(fleetMaxConnections, pods)) return 'rejected_fleet_capacity';
+    if (key !== NO_TENANT && this.ledger.countOf(key) - this.awaiting.countOf(key) > shareOf(maxConnectionsPerTenant, pods)) return 'rejected_tenant_limit';
+    return 'admitted';
+  }
+
+  private settle(key: string, verdict: FleetVerdict): FleetVerdict {
+    if (verdict === 'admitted') return verdict;
+    if (this.options.shadow) {
+      this.options.counters.shadowed(verdict);
+      return 'admitted';
+    }
+    this.ledger.remove(key);
+    return verdict;
+  }
+
+  private sendRelease(key: string): void {
+    // A lost release is healed by the next re-statement.
+    this.options.store.run(CAPS_SCRIPT, this.keys, ['release', key]).catch((err: unknown) => this.options.logger.debug({ err }, 'fleet caps release failed'));
+  }
+
+  /** Tenants count only when they are capped. */
+  private tenantKey(tenant: string | undefined): string {
+    return tenant !== undefined && this.options.maxConnectionsPerTenant > 0 ? tenant : NO_TENANT;
+  }
+}
+
+/** A pod's share of a cap while the store is down: never 0 (a pod alone must admit someone). */
+export function shareOf(cap: number, pods: number): number {
+  if (cap === 0) return Infinity;
+  return Math.max(1, Math.floor(cap / Math.max(1, pods)));
+}
+
+function shownShare(cap: number, pods: number): number {
+  return cap === 0 ? 0 : shareOf(cap, pods);
+}
