@@ -16,6 +16,7 @@ import { TrafficTotals } from './admin/traffic.js';
 import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
 import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
+import { checkReadiness } from './admin/readiness.js';
 import { Fleet } from './fleet/fleet.js';
 
 export interface RunningSidecar {
@@ -65,6 +66,23 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
+  const fleet = config.fleetRedis
+    ? new Fleet({
+        config,
+        local: {
+          connections: () => registry.size,
+          maxConnections: config.maxConnections,
+          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
+          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
+          draining: () => drain.isDraining,
+        },
+        tunnels: registry,
+        metricsRegistry: metrics.registry,
+        logger,
+      })
+    : undefined;
+  if (fleet) drain.onStarted(() => void fleet.membership.beatNow());
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({
     config,
@@ -73,22 +91,11 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     probe,
     loopHealth,
     activeConnections: () => registry.size,
-    notReadyReasons: () => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
+    notReadyReasons,
+    fleetView: fleet ? () => fleet.view() : undefined,
     logger,
   });
   const hygiene = new Hygiene(config, registry);
-  const fleet = config.fleetRedis
-    ? new Fleet(
-        config,
-        {
-          connections: () => registry.size,
-          maxConnections: config.maxConnections,
-          ready: () => !drain.isDraining && probe.up && !(config.unreadyAtCapacity && admission.atCapacity),
-          draining: () => drain.isDraining,
-        },
-        logger,
-      )
-    : undefined;
 
   const dataAddress = await listen(dataServer, config.listen);
   let adminAddress: AddressInfo;

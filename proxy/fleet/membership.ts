@@ -15,7 +15,8 @@ export const LEASE_HEARTBEATS = 4;
 export interface LocalPodState {
   connections(): number;
   readonly maxConnections: number;
-  ready(): boolean;
+  /** May check (the upstream probe is cached briefly), so it may be async. */
+  ready(): boolean | Promise<boolean>;
   draining(): boolean;
 }
 
@@ -55,6 +56,7 @@ export interface MembershipOptions {
 export class Membership {
   private last: FleetSnapshot | undefined;
   private readonly hooks: HeartbeatHook[] = [];
+  private readonly failureListeners: Array<(err: unknown) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private again = false;
@@ -73,6 +75,11 @@ export class Membership {
 
   onHeartbeat(hook: HeartbeatHook): void {
     this.hooks.push(hook);
+  }
+
+  /** Called when a beat fails (store down or slow): the fleet view is as old as the last beat. */
+  onHeartbeatFailed(listener: (err: unknown) => void): void {
+    this.failureListeners.push(listener);
   }
 
   start(): void {
@@ -128,7 +135,7 @@ export class Membership {
       revision,
       connections: local.connections(),
       maxConnections: local.maxConnections,
-      ready: local.ready(),
+      ready: await local.ready(),
       draining: local.draining(),
     });
     let reply: StoreReply;
@@ -136,6 +143,7 @@ export class Membership {
       reply = await store.run(HEARTBEAT_SCRIPT, [keys.leases, keys.pods], [podName, state, this.leaseMs]);
     } catch (err) {
       logger.debug({ err }, 'fleet heartbeat failed');
+      for (const listener of this.failureListeners) listener(err);
       return;
     }
     const snapshot = parseHeartbeat(reply, performance.now());
