@@ -45,6 +45,8 @@ export interface CapsView {
   readonly tenantsAtLimit: number | undefined;
   /** This pod's own: what it holds, and its share of each cap while the store is down. */
   readonly held: number;
+  /** Handshakes of this pod waiting for the store's verdict right now. */
+  readonly awaitingStore: number;
   /** 0 where there is no such cap. */
   readonly localShare: { readonly connections: number; readonly perTenant: number };
   readonly shadow: boolean;
@@ -135,6 +137,7 @@ export class FleetCaps implements FleetAdmission {
       connections: this.lastTotal,
       tenantsAtLimit: maxConnectionsPerTenant > 0 ? this.lastAtLimit : 0,
       held: this.ledger.total,
+      awaitingStore: this.awaiting.total,
       localShare: { connections: shownShare(fleetMaxConnections, this.options.podsLastSeen()), perTenant: shownShare(maxConnectionsPerTenant, this.options.podsLastSeen()) },
       shadow,
     };
