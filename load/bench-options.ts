@@ -1,6 +1,7 @@
 // `npm run bench` options: the full figures of issue 8, or `--quick` for CI.
 import { parseArgs } from 'node:util';
 import { PEER_NAMES, type PeerName } from './peers.js';
+import type { FleetCapsParams } from './scenarios/fleet-caps.js';
 import type { IdleMemoryParams } from './scenarios/idle-memory.js';
 import type { SaturationParams } from './scenarios/saturation.js';
 import type { SteadyParams } from './scenarios/steady.js';
@@ -16,6 +17,8 @@ export interface BenchPlan {
   readonly saturationLarge: SaturationParams;
   readonly storm: StormParams;
   readonly idle: IdleMemoryParams;
+  /** The fleet caps' A/B (ws-sidecar only, with a real redis-server). */
+  readonly caps: FleetCapsParams;
   /** Where the JSON result goes (a directory). */
   readonly outDir: string;
   /** When set, the sidecar runs under `node --cpu-prof` writing here. */
@@ -34,6 +37,7 @@ const FULL = {
   saturationLarge: { connections: 64, window: 2, payloadBytes: 16 * 1024, warmupMs: 1000, durationMs: 5000 },
   storm: { connections: 3000, concurrency: 50, payloadBytes: 128 },
   idle: { connections: FULL_IDLE_CONNECTIONS, concurrency: 200, settleMs: 2000 },
+  caps: { connections: 1000, concurrency: 50, rounds: 5 },
 } as const;
 
 const QUICK = {
@@ -42,12 +46,13 @@ const QUICK = {
   saturationLarge: { connections: 8, window: 2, payloadBytes: 16 * 1024, warmupMs: 100, durationMs: 300 },
   storm: { connections: 60, concurrency: 10, payloadBytes: 128 },
   idle: { connections: 100, concurrency: 50, settleMs: 100 },
+  caps: { connections: 60, concurrency: 10, rounds: 2 },
 } as const;
 
-export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle'] as const;
+export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'caps'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle] [--out DIR] [--cpu-prof DIR]`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle,caps] [--out DIR] [--cpu-prof DIR]`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({

@@ -9,6 +9,7 @@ import { parseBenchArgs } from '../../load/bench-options.js';
 import { runBench } from '../../load/bench.js';
 import { peerUnavailable } from '../../load/peers.js';
 import { runRollouts } from '../../load/rollout.js';
+import { redisMissing } from '../helpers/redis-server.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -16,7 +17,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 describe('load smoke', () => {
   it('bench --quick measures every peer installed here and writes JSON', async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
-    const { results, markdown, file } = await runBench(plan);
+    const { results, caps, markdown, file } = await runBench(plan);
     expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'nginx', 'haproxy', 'http-proxy']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
     for (const result of results) {
@@ -40,6 +41,15 @@ describe('load smoke', () => {
       else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();
     }
     expect(markdown).toContain('| ws-sidecar |');
+    // The fleet caps' A/B: one store round trip per handshake and one per close (target 1).
+    if (!redisMissing) {
+      const withCaps = caps?.variants?.find((v) => v.variant === 'fleet + caps');
+      expect(caps?.skipped).toBeUndefined();
+      expect(caps?.variants?.every((v) => v.failed === 0)).toBe(true);
+      expect(withCaps?.roundTripsPerHandshake).toBeCloseTo(1, 1);
+      expect(withCaps?.roundTripsPerClose).toBeCloseTo(1, 1);
+      expect(caps?.variants?.find((v) => v.variant === 'per pod')?.roundTripsPerHandshake).toBe(0);
+    }
     expect(existsSync(file)).toBe(true);
     expect(JSON.parse(readFileSync(file, 'utf8')).results).toHaveLength(results.length);
   });
