@@ -26,10 +26,10 @@ function shownValue(spec: FlagSpec, value: unknown): SummaryValue {
       return (value as number) / 1000;
     case 'check':
       return formatCheck(value as UpstreamCheck);
-    case 'tenant':
-      return formatTenantSource(value as TenantSource | undefined);
     case 'redis':
       return value === undefined ? '(unset)' : (value as RedisTarget).shown;
+    case 'tenant':
+      return formatTenantSource(value as TenantSource | undefined);
     default:
       return value as SummaryValue;
   }

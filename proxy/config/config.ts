@@ -12,16 +12,16 @@ export type UpstreamCheck =
   | { readonly kind: 'tcp' }
   | { readonly kind: 'http' | 'ws'; readonly path: string };
 
-/** Where a connection's tenant comes from (`--tenant-from`). Header names are lower-cased. */
-export interface TenantSource {
-  readonly from: 'header' | 'query' | 'cookie';
-  readonly name: string;
-}
-
 /** A `--fleet-redis` URL: `url` goes to the client only; `shown` is safe for logs and /status. */
 export interface RedisTarget {
   readonly url: string;
   readonly shown: string;
+}
+
+/** Where a connection's tenant comes from (`--tenant-from`). Header names are lower-cased. */
+export interface TenantSource {
+  readonly from: 'header' | 'query' | 'cookie';
+  readonly name: string;
 }
 
 export interface Config {
@@ -134,24 +134,6 @@ export function formatCheck(check: UpstreamCheck): string {
   return check.kind === 'tcp' ? 'tcp' : `${check.kind}:${check.path}`;
 }
 
-// RFC 9110 token characters: what a header or cookie name may be made of.
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function parseTenantSource(raw: string): TenantSource | undefined {
-  const match = /^(header|query|cookie):(.+)$/.exec(raw);
-  if (!match) return undefined;
-  const from = match[1] as TenantSource['from'];
-  const name = match[2]!;
-  if (from === 'query') return /^[^\s&=#]+$/.test(name) ? { from, name } : undefined;
-  if (!TOKEN.test(name)) return undefined;
-  return { from, name: from === 'header' ? name.toLowerCase() : name };
-}
-
-/** `header:<name>`, `query:<name>` or `cookie:<name>`: the flag's own spelling; '' when unset. */
-export function formatTenantSource(source: TenantSource | undefined): string {
-  return source ? `${source.from}:${source.name}` : '';
-}
-
 const REDACTED_PASSWORD = '(redacted)';
 const NAME = /^[A-Za-z0-9._:\/-]{0,200}$/;
 
@@ -175,6 +157,24 @@ function redactRedisUrl(url: URL): string {
   const port = url.port === '' ? '' : `:${url.port}`;
   const db = url.pathname === '/' ? '' : url.pathname;
   return `${url.protocol}//${credentials}${url.hostname}${port}${db}`;
+}
+
+// RFC 9110 token characters: what a header or cookie name may be made of.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function parseTenantSource(raw: string): TenantSource | undefined {
+  const match = /^(header|query|cookie):(.+)$/.exec(raw);
+  if (!match) return undefined;
+  const from = match[1] as TenantSource['from'];
+  const name = match[2]!;
+  if (from === 'query') return /^[^\s&=#]+$/.test(name) ? { from, name } : undefined;
+  if (!TOKEN.test(name)) return undefined;
+  return { from, name: from === 'header' ? name.toLowerCase() : name };
+}
+
+/** `header:<name>`, `query:<name>` or `cookie:<name>`: the flag's own spelling; '' when unset. */
+export function formatTenantSource(source: TenantSource | undefined): string {
+  return source ? `${source.from}:${source.name}` : '';
 }
 
 /** Parses one flag value; shared by the CLI, env vars and the injector's annotations. */
@@ -224,11 +224,6 @@ export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
       const check = parseCheck(text);
       return check ? { ok: true, value: Object.freeze(check) } : bad('tcp, http:/path or ws:/path');
     }
-    case 'tenant': {
-      if (text === '') return { ok: true, value: undefined };
-      const source = parseTenantSource(text);
-      return source ? { ok: true, value: Object.freeze(source) } : bad('header:<name>, query:<name> or cookie:<name>');
-    }
     case 'redis': {
       if (text === '') return { ok: true, value: undefined };
       const target = parseRedisUrl(text);
@@ -239,6 +234,11 @@ export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
     }
     case 'name':
       return NAME.test(text) ? { ok: true, value: text } : bad('a name of letters, digits and . _ / : - (at most 200)');
+    case 'tenant': {
+      if (text === '') return { ok: true, value: undefined };
+      const source = parseTenantSource(text);
+      return source ? { ok: true, value: Object.freeze(source) } : bad('header:<name>, query:<name> or cookie:<name>');
+    }
     case 'string':
       return { ok: true, value: String(raw) };
   }

@@ -11,9 +11,9 @@ export type FlagKind =
   | 'enum'
   | 'cidrs' // comma-separated CIDR list
   | 'check' // tcp | http:/path | ws:/path
-  | 'tenant' // header:<name> | query:<name> | cookie:<name>
   | 'redis' // redis:// or rediss:// URL; its password is never shown
   | 'name' // a name of letters, digits and . _ / : - (may be empty)
+  | 'tenant' // header:<name> | query:<name> | cookie:<name>
   | 'string';
 
 export interface FlagSpec {
