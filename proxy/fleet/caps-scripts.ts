@@ -15,8 +15,9 @@ import type { StoreScript } from './store.js';
  * - `acquire` pod, fleet cap (0 = none), tenant cap, tenant ('' = none), shadow ('1': take the
  *   slot whatever the verdict), lease ms, ledger prefix → [verdict, taken]; verdict 0 admitted,
  *   1 fleet at capacity, 2 tenant at its limit. Checks both caps and takes both slots together.
- * - `release` tenant → 1 if the store still counted the slot. Gives back only what this pod's
- *   ledger holds (a store that forgot it, after a flush or restart, is left alone).
+ * - `release` count, then tenant, count pairs → slots given back. Releases of one moment go
+ *   together. Gives back only what this pod's ledger holds (a store that forgot it, after a
+ *   flush or restart, is left alone).
  * - `restate` pod, lease ms, ledger prefix, tenant cap, total held, then tenant, count pairs →
  *   [fleet total, tenants at their cap, pods with a ledger]. Each heartbeat: renews this pod's
  *   caps lease, reaps dead ledgers, replaces this ledger (moving the tenants' counts by the
@@ -81,16 +82,21 @@ if op == 'acquire' then
 end
 
 if op == 'release' then
-  local tenant = ARGV[2]
-  local held = redis.call('HINCRBY', own_key, 'n', -1)
-  if held < 0 then redis.call('HSET', own_key, 'n', 0) else add_total(-1) end
-  if tenant ~= '' then
-    local field = 't:' .. tenant
-    local count = redis.call('HINCRBY', own_key, field, -1)
-    if count <= 0 then redis.call('HDEL', own_key, field) end
-    if count >= 0 then add_tenant(tenant, -1) end
+  local function give_back(field, count)
+    local held = math.max(tonumber(redis.call('HGET', own_key, field) or '0'), 0)
+    local given = math.min(count, held)
+    if held - given <= 0 and field ~= 'n' then redis.call('HDEL', own_key, field)
+    else redis.call('HSET', own_key, field, held - given) end
+    return given
   end
-  return held >= 0 and 1 or 0
+  local given = give_back('n', tonumber(ARGV[2]))
+  if given > 0 then add_total(-given) end
+  for i = 3, #ARGV, 2 do
+    local tenant = ARGV[i]
+    local count = give_back('t:' .. tenant, tonumber(ARGV[i + 1]))
+    if count > 0 then add_tenant(tenant, -count) end
+  end
+  return given
 end
 
 if op == 'restate' then

@@ -58,6 +58,12 @@ export class FleetCaps implements FleetAdmission {
   private readonly ledger = new CapsLedger();
   /** Acquisitions the ledger counts whose verdict has not come yet. */
   private readonly awaiting = new CapsLedger();
+  /**
+   * Releases not sent yet: those of one turn of the event loop go in one call, so a mass close
+   * (a drain, a network blip) is a few calls, not one per connection beyond the store's queue.
+   */
+  private unsent = new CapsLedger();
+  private flushScheduled = false;
   private readonly keys: readonly string[];
   private readonly ledgerPrefix: string;
   /** Re-statements sent so far: an acquire that overlapped one may need a compensating release. */
@@ -109,6 +115,8 @@ export class FleetCaps implements FleetAdmission {
   async restate(): Promise<void> {
     const { store, podName, leaseMs, maxConnectionsPerTenant } = this.options;
     this.restatements++;
+    // The statement already leaves them out: sent after it, they would be given back twice.
+    this.unsent = new CapsLedger();
     try {
       const reply = await store.run(CAPS_SCRIPT, this.keys, ['restate', podName, leaseMs, this.ledgerPrefix, maxConnectionsPerTenant, ...this.ledger.statement()]);
       if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
@@ -166,9 +174,20 @@ export class FleetCaps implements FleetAdmission {
   }
 
   private sendRelease(key: string): void {
-    // A lost release is healed by the next re-statement.
-    this.options.store.run(CAPS_SCRIPT, this.keys, ['release', key]).catch((err: unknown) => this.options.logger.debug({ err }, 'fleet caps release failed'));
+    this.unsent.add(key);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushReleases);
   }
+
+  private readonly flushReleases = (): void => {
+    this.flushScheduled = false;
+    if (this.unsent.total === 0) return;
+    const statement = this.unsent.statement();
+    this.unsent = new CapsLedger();
+    // A lost release is healed by the next re-statement.
+    this.options.store.run(CAPS_SCRIPT, this.keys, ['release', ...statement]).catch((err: unknown) => this.options.logger.debug({ err }, 'fleet caps release failed'));
+  };
 
   /** Tenants count only when they are capped. */
   private tenantKey(tenant: string | undefined): string {

@@ -2,7 +2,7 @@
 // connections, racing for the same slots; releases, re-statements that heal what the store
 // lost, dead pods' slots coming back when their lease expires, local shares while it is down.
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FleetVerdict } from '../../proxy/admission/fleet-admission.js';
 import { parseRedisUrl } from '../../proxy/config/config.js';
 import { createLogger } from '../../proxy/config/logger.js';
@@ -105,6 +105,21 @@ describe.skipIf(redisMissing)(`fleet caps on a real store${redisSkipNote}`, () =
     expect(await total('release')).toBe(0);
     expect(await reader.zCard(`${fleetKeys('release').tag}:caps:tenants`)).toBe(0);
     expect(await p!.caps.acquire('t1')).toBe('admitted');
+  });
+
+  it('releases of one moment go in one call: 250 closes at once (a drain) are all given back', async () => {
+    const p = await pod('mass', 'a', { fleetMax: 1000, tenantMax: 1000 });
+    await p.caps.restate();
+    const verdicts = await Promise.all(Array.from({ length: 250 }, (_, i) => p.caps.acquire(i % 2 === 0 ? `t${i % 7}` : undefined)));
+    expect(count(verdicts, 'admitted')).toBe(250);
+    expect(await total('mass')).toBe(250);
+    expect(p.local).toEqual([]);
+    const callsBefore = p.store.calls;
+    for (let i = 0; i < 250; i++) p.caps.release(i % 2 === 0 ? `t${i % 7}` : undefined);
+    await vi.waitFor(async () => expect(await total('mass')).toBe(0), { timeout: 5000, interval: 20 });
+    expect(p.store.calls - callsBefore).toBe(1);
+    expect(await reader.zCard(`${fleetKeys('mass').tag}:caps:tenants`)).toBe(0);
+    expect(await reader.hGetAll(`${fleetKeys('mass').tag}:caps:ledger:a`)).toEqual({ n: '0' });
   });
 
   it('a re-statement heals a store that lost or miscounted everything (flush, restart, failover)', async () => {
