@@ -34,7 +34,7 @@ export interface RunningSidecar {
 
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
   const registry = new TunnelRegistry();
-  const drain = new Drain(config, registry, () => admission.pendingHandshakes, logger);
+  const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
   const metrics = new Metrics(config.maxConnections, {
@@ -123,6 +123,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     async close() {
       hygiene.stop();
       await fleet?.close();
+      upgrades.destroyAll();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();
