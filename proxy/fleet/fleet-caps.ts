@@ -84,18 +84,19 @@ export class FleetCaps implements FleetAdmission {
     this.ledger.add(key);
     this.awaiting.add(key);
     const restatedBefore = this.restatements;
-    let reply: StoreReply;
+    let answer: { verdict: FleetVerdict; taken: boolean } | undefined;
     try {
-      reply = await store.run(CAPS_SCRIPT, this.keys, ['acquire', podName, fleetMaxConnections, maxConnectionsPerTenant, key, shadow ? '1' : '0', leaseMs, this.ledgerPrefix], timeoutMs);
+      answer = parseAcquire(await store.run(CAPS_SCRIPT, this.keys, ['acquire', podName, fleetMaxConnections, maxConnectionsPerTenant, key, shadow ? '1' : '0', leaseMs, this.ledgerPrefix], timeoutMs));
     } catch {
-      this.awaiting.remove(key);
+      answer = undefined;
+    }
+    this.awaiting.remove(key);
+    if (answer === undefined) {
       this.options.counters.localDecision();
       return this.settle(key, this.localVerdict(key));
     }
-    this.awaiting.remove(key);
-    const [code, taken] = Array.isArray(reply) ? reply : [];
-    const verdict = VERDICTS[Number(code)] ?? 'admitted';
-    if (taken !== 1) {
+    const { verdict, taken } = answer;
+    if (!taken) {
       this.ledger.remove(key);
       // A re-statement sent meanwhile counted a slot the store then refused: take it back.
       if (this.restatements !== restatedBefore) this.sendRelease(key);
@@ -193,6 +194,13 @@ export class FleetCaps implements FleetAdmission {
   private tenantKey(tenant: string | undefined): string {
     return tenant !== undefined && this.options.maxConnectionsPerTenant > 0 ? tenant : NO_TENANT;
   }
+}
+
+/** [verdict, taken] as the script answers; anything else counts as no answer. */
+function parseAcquire(reply: StoreReply): { verdict: FleetVerdict; taken: boolean } | undefined {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') return undefined;
+  const verdict = VERDICTS[reply[0]];
+  return verdict === undefined ? undefined : { verdict, taken: reply[1] === 1 };
 }
 
 /** A pod's share of a cap while the store is down: never 0 (a pod alone must admit someone). */
