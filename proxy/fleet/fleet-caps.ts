@@ -153,14 +153,15 @@ export class FleetCaps implements FleetAdmission {
   }
 
   /**
-   * Against what this pod holds, this connection included but not the others still awaiting
-   * their verdict (they are decided in turn): over the share means it is one too many.
+   * Against everything this pod holds, this connection and the others still awaiting their
+   * verdict included (the store may yet admit those): over the share means one too many. So
+   * a pod whose calls fail while others' succeed cannot add its whole share on top of them.
    */
   private localVerdict(key: string): FleetVerdict {
     const { fleetMaxConnections, maxConnectionsPerTenant } = this.options;
     const pods = this.options.podsLastSeen();
-    if (fleetMaxConnections > 0 && this.ledger.total - this.awaiting.total > shareOf(fleetMaxConnections, pods)) return 'rejected_fleet_capacity';
-    if (key !== NO_TENANT && this.ledger.countOf(key) - this.awaiting.countOf(key) > shareOf(maxConnectionsPerTenant, pods)) return 'rejected_tenant_limit';
+    if (fleetMaxConnections > 0 && this.ledger.total > shareOf(fleetMaxConnections, pods)) return 'rejected_fleet_capacity';
+    if (key !== NO_TENANT && this.ledger.countOf(key) > shareOf(maxConnectionsPerTenant, pods)) return 'rejected_tenant_limit';
     return 'admitted';
   }
 

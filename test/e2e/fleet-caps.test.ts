@@ -82,7 +82,8 @@ describe.skipIf(redisMissing)(`fleet caps with three sidecars and a real Redis${
     );
     running.push(...sidecars);
     for (const sidecar of sidecars) {
-      await vi.waitFor(async () => expect((await fleetOf(sidecar)).pods.length).toBe(3), { timeout: 15_000, interval: 50 });
+      // A pod sees the ones that started after it at its next beat.
+      await vi.waitFor(async () => expect((await fleetOf(sidecar)).pods.length).toBe(3), { timeout: heartbeatS * 2000 + 15_000, interval: 50 });
     }
     return sidecars;
   }
@@ -100,7 +101,8 @@ describe.skipIf(redisMissing)(`fleet caps with three sidecars and a real Redis${
 
   it('overshoot: 300 clients at once over 3 pods for --fleet-max-connections 100 → exactly 100; a tenant capped at 5 gets exactly 5 of 40 while others are unaffected', async () => {
     const fleet = 'caps/overshoot';
-    const pods = await startFleet(fleet, 2, ['--fleet-max-connections', '100', '--tenant-from', 'header:x-tenant', '--trusted-proxies', '127.0.0.1/32', '--max-connections-per-tenant', '5']);
+    // Long heartbeats (and so a long --fleet-timeout): exactness needs every decision from the store.
+    const pods = await startFleet(fleet, 10, ['--fleet-max-connections', '100', '--tenant-from', 'header:x-tenant', '--trusted-proxies', '127.0.0.1/32', '--max-connections-per-tenant', '5']);
 
     // All at once, spread over the pods: exactly the cap gets in, the rest are told to come back.
     const crowd = await attemptAll(urlsOver(pods, 300));
@@ -115,7 +117,7 @@ describe.skipIf(redisMissing)(`fleet caps with three sidecars and a real Redis${
     expect(await metricSum(pods, 'ws_sidecar_connections_total', { outcome: 'rejected_fleet_capacity' })).toBe(200);
     expect(await metricSum(pods, 'ws_sidecar_connections_total', { outcome: 'accepted' })).toBe(100);
     expect(await storeTotal(fleet)).toBe(100);
-    await vi.waitFor(async () => expect((await fleetOf(pods[1]!)).caps).toMatchObject({ maxConnections: 100, connections: 100 }), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect((await fleetOf(pods[1]!)).caps).toMatchObject({ maxConnections: 100, connections: 100 }), { timeout: 30_000, interval: 100 });
 
     // Closing gives the slots back across the fleet.
     for (const r of opened(crowd)) r.ws.close();
@@ -138,7 +140,7 @@ describe.skipIf(redisMissing)(`fleet caps with three sidecars and a real Redis${
     expect(await metricSum(pods, 'ws_sidecar_connections_total', { outcome: 'rejected_tenant_limit' })).toBe(35);
     expect(await storeTenant(fleet, 'acme')).toBe(5);
     // /fleet: the fleet against its cap, and how many tenants are at theirs (names never shown).
-    await vi.waitFor(async () => expect((await fleetOf(pods[0]!)).caps).toMatchObject({ maxConnections: 100, connections: 13, maxConnectionsPerTenant: 5, tenantsAtLimit: 1 }), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect((await fleetOf(pods[0]!)).caps).toMatchObject({ maxConnections: 100, connections: 13, maxConnectionsPerTenant: 5, tenantsAtLimit: 1 }), { timeout: 30_000, interval: 100 });
     expect(await scrape(pods[0]!.adminPort)).not.toMatch(/acme|globex|initech/);
     expect(JSON.stringify(await fleetOf(pods[0]!))).not.toMatch(/acme|globex|initech/);
     expect(await metricSum(pods, 'ws_sidecar_fleet_local_decisions_total')).toBe(0);
