@@ -12,6 +12,7 @@ import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runSaturation } from './scenarios/saturation.js';
 import { runSteady } from './scenarios/steady.js';
 import { runStorm } from './scenarios/storm.js';
+import { fleetCostMarkdown, runFleetCost } from './scenarios/fleet-cost.js';
 
 const CPU_SCENARIOS: readonly ScenarioName[] = ['steady', 'saturation', 'storm'];
 
@@ -86,7 +87,12 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
   return { results, markdown, file };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--fleet-cost')) {
+  // Fleet mode's cost only: a sidecar with and without --fleet-redis, alternating rounds.
+  const quick = process.argv.includes('--quick');
+  const result = await runFleetCost(quick ? { handshakes: 50, rounds: 2, restMs: 2000 } : { handshakes: 1000, rounds: 3, restMs: 10_000 });
+  process.stdout.write(fleetCostMarkdown(result));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const plan = parseBenchArgs(process.argv.slice(2), RESULTS_DIR);
   const { markdown, file } = await runBench(plan);
   process.stdout.write(markdown + `\nJSON: ${file}\n`);
