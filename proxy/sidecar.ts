@@ -14,6 +14,7 @@ import { Metrics } from './metrics/metrics.js';
 import { TunnelRegistry } from './data-path/registry.js';
 import { TrafficTotals } from './admin/traffic.js';
 import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
+import { createDataPlane, type DataPlane } from './data-path/data-plane.js';
 import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
 import { checkReadiness } from './admin/readiness.js';
@@ -32,7 +33,8 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
+/** `dataPlane` defaults to the one --data-plane names (throwing if `native` cannot load). */
+export async function startSidecar(config: Config, logger: Logger, dataPlane: DataPlane = requirePlane(config)): Promise<RunningSidecar> {
   const registry = new TunnelRegistry();
   const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
@@ -62,7 +64,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     },
     logger,
   );
-  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp);
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp, dataPlane);
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
@@ -90,6 +92,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     drain,
     probe,
     loopHealth,
+    dataPlane,
     activeConnections: () => registry.size,
     notReadyReasons,
     fleetView: fleet ? () => fleet.view() : undefined,
@@ -106,7 +109,11 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     loopHealth.stop();
     throw err;
   }
-  logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
+  logger.info({ dataPlane: dataPlane.name, requested: config.dataPlane, fallbackReason: dataPlane.fallbackReason }, 'data plane');
+  logger.info(
+    { listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}`, dataPlane: dataPlane.name },
+    'listening',
+  );
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
   hygiene.start();
   fleet?.start();
@@ -127,8 +134,15 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       forwardHttp.close();
       loopHealth.stop();
       await Promise.all([closeServer(dataServer), closeServer(adminServer), probe.close()]);
+      dataPlane.close();
     },
   };
+}
+
+function requirePlane(config: Config): DataPlane {
+  const result = createDataPlane(config.dataPlane);
+  if (!result.ok) throw new Error(result.problem);
+  return result.plane;
 }
 
 function listen(server: Server, address: Address): Promise<AddressInfo> {

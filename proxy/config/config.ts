@@ -54,6 +54,7 @@ export interface Config {
   readonly boundaryGraceMs: number;
   readonly drainToken: string;
   readonly upstreamCheck: UpstreamCheck;
+  readonly dataPlane: 'js' | 'native' | 'auto';
   /** Unset: fleet mode is off and nothing below changes anything. */
   readonly fleetRedis: RedisTarget | undefined;
   readonly fleetName: string;

@@ -11,9 +11,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import { rejectUpgrade } from '../admission/rejection.js';
 import { Lingering } from './linger.js';
 import type { TunnelRegistry } from './registry.js';
-import { Tunnel } from './tunnel.js';
+import type { DataPlane } from './data-plane.js';
+import type { TunnelShape } from './tunnel-shape.js';
 
-export type TunnelOpenedListener = (tunnel: Tunnel) => void;
+export type TunnelOpenedListener = (tunnel: TunnelShape) => void;
 
 export class UpgradeHandler {
   private readonly openedListeners: TunnelOpenedListener[] = [];
@@ -30,6 +31,7 @@ export class UpgradeHandler {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly forwardPlain: (req: IncomingMessage, res: ServerResponse) => void,
+    private readonly dataPlane: DataPlane,
   ) {}
 
   onTunnelOpened(listener: TunnelOpenedListener): void {
@@ -129,13 +131,14 @@ export class UpgradeHandler {
   private startTunnel(req: IncomingMessage, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
     this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
-    const tunnel = new Tunnel(client, outcome.upstream, ticket, this.config, this.registry);
     client.off('error', this.onHandshakeError);
+    // Read before the hand-over: a native tunnel's sockets are no longer Node's.
+    const remote = this.logger.isLevelEnabled('debug') ? client.remoteAddress : undefined;
+    const tunnel = this.dataPlane.open(client, outcome.upstream, head, outcome.upstreamHead, ticket, this.config, this.registry);
     this.registry.add(tunnel);
     this.admission.handshakeEnded(ticket, true);
-    tunnel.start(head, outcome.upstreamHead);
     if (this.logger.isLevelEnabled('debug')) {
-      this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
+      this.logger.debug({ remote, url: req.url, active: this.registry.size, dataPlane: this.dataPlane.name }, 'connection opened');
     }
     for (const listener of this.openedListeners) listener(tunnel);
   }
