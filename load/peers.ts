@@ -83,7 +83,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
 }
 
 async function startWsSidecar(name: 'ws-sidecar' | 'ws-sidecar-native', options: PeerOptions): Promise<RunningPeer> {
-  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'];
+  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0', '--close-timeout', '2'];
   // The helper runs `node <cliPath> ...args`, and --cpu-prof is refused in NODE_OPTIONS:
   // so the node flags take the script's place and the script leads the args.
   const nodeFlags = [

@@ -8,6 +8,8 @@ import { Drain } from './drain/drain.js';
 import { createHttpForwarder } from './data-path/http-forward.js';
 import { Hygiene } from './data-path/hygiene.js';
 import { createDataServer } from './data-path/listener.js';
+import { AcceptFailures } from './data-path/accept-failures.js';
+import { listenerConnectionBudget } from './data-path/fd-budget.js';
 import type { Logger } from './config/logger.js';
 import { LoopHealth } from './admin/loop-health.js';
 import { Metrics } from './metrics/metrics.js';
@@ -64,10 +66,14 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     },
     logger,
   );
-  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp, dataPlane);
+  // The upgrade handler declines other protocols through the data server, made after it.
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, (req, socket, head) => data.declineUpgrade(req, socket, head), dataPlane);
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
-  const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const connectionBudget = listenerConnectionBudget();
+  const acceptFailures = new AcceptFailures(logger, (reason) => metrics.acceptFailuresTotal.inc({ reason }), connectionBudget);
+  const data = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, acceptFailures, connectionBudget);
+  const dataServer = data.server;
   const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
   const fleet = config.fleetRedis
     ? new Fleet({
@@ -130,6 +136,7 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
       hygiene.stop();
       await fleet?.close();
       upgrades.destroyAll();
+      data.closeDeclined();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();

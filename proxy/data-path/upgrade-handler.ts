@@ -1,6 +1,6 @@
 // An upgrade request from admission to tunnel: decide, forward the handshake,
 // start the tunnel, and give the slot back whatever happens.
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Admission, AdmissionDecision, AdmissionTicket } from '../admission/admission.js';
 import type { Config } from '../config/config.js';
@@ -30,7 +30,8 @@ export class UpgradeHandler {
     private readonly registry: TunnelRegistry,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-    private readonly forwardPlain: (req: IncomingMessage, res: ServerResponse) => void,
+    /** Non-WebSocket upgrade offers are declined: the request goes to the app as plain HTTP. */
+    private readonly declineUpgrade: (req: IncomingMessage, client: Socket, head: Buffer) => void,
     private readonly dataPlane: DataPlane,
   ) {}
 
@@ -66,16 +67,11 @@ export class UpgradeHandler {
   private readonly onHandshakeError = (err: Error): void => this.logger.debug({ err }, 'client socket error during handshake');
 
   readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
-    client.on('error', this.onHandshakeError);
     if (!isWebSocketUpgrade(req)) {
-      // Another protocol (e.g. h2c): the offer is declined by forwarding the request as plain HTTP.
-      const res = new ServerResponse(req);
-      res.shouldKeepAlive = false;
-      res.assignSocket(client);
-      res.on('finish', () => client.end());
-      this.forwardPlain(req, res);
+      this.declineUpgrade(req, client, head);
       return;
     }
+    client.on('error', this.onHandshakeError);
     const decision = this.admission.decide(req);
     if (!decision.admitted) {
       this.refuse(req, client, head, decision);
