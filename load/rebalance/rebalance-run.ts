@@ -5,8 +5,8 @@
 // anything was lost or cut (1006). Rollout: each pod replaced by one of a new revision; no
 // rebalancing while two revisions are live, then the skew the rollout left corrected.
 import { createClient } from 'redis';
-import { RoundRobinBalancer } from '../rollout/balancer.js';
-import { RolloutClient, RolloutTally } from '../rollout/rollout-client.js';
+import { RoundRobinFront } from '../../proxy/demo/round-robin-front.js';
+import { RolloutClient, RolloutTally } from '../../proxy/demo/reconnecting-client.js';
 import { waitUntil } from '../scenarios/steady.js';
 import { startRedisServer, type RedisServer } from '../../test/helpers/redis-server.js';
 import { startFleetPod, type FleetPod } from './fleet-pod.js';
@@ -61,7 +61,7 @@ async function redisCommands(redis: RedisServer): Promise<number> {
 
 interface Fleet {
   readonly redis: RedisServer;
-  readonly balancer: RoundRobinBalancer;
+  readonly balancer: RoundRobinFront;
   readonly port: number;
   readonly pods: FleetPod[];
   readonly clients: RolloutClient[];
@@ -70,13 +70,13 @@ interface Fleet {
 
 async function startFleet(params: RebalanceParams, rebalance: boolean, podCount: number): Promise<Fleet> {
   const redis = await startRedisServer();
-  const balancer = new RoundRobinBalancer();
+  const balancer = new RoundRobinFront();
   const port = await balancer.listen();
   const args = [...params.fleetArgs, ...(rebalance ? ['--rebalance'] : [])];
   const pods = await Promise.all(Array.from({ length: podCount }, (_, i) => startFleetPod(`pod-${i + 1}`, 'r1', redis.url, args)));
   for (const pod of pods) balancer.add(pod.port);
   const tally = new RolloutTally();
-  const clients = Array.from({ length: params.clients }, () => new RolloutClient({ port, sendIntervalMs: params.sendIntervalMs, fallbackDelayMs: params.fallbackDelayMs }, tally));
+  const clients = Array.from({ length: params.clients }, () => new RolloutClient({ url: `ws://127.0.0.1:${port}/`, sendIntervalMs: params.sendIntervalMs, fallbackDelayMs: params.fallbackDelayMs }, tally));
   for (let i = 0; i < clients.length; i += 100) await Promise.all(clients.slice(i, i + 100).map((client) => client.start()));
   return { redis, balancer, port, pods, clients, tally };
 }
