@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { PEER_NAMES, type PeerName } from './peers.js';
 import type { FleetCapsParams } from './scenarios/fleet-caps.js';
+import type { BackpressureParams } from './scenarios/backpressure.js';
 import type { IdleMemoryParams } from './scenarios/idle-memory.js';
 import type { SaturationParams } from './scenarios/saturation.js';
 import type { SteadyParams } from './scenarios/steady.js';
@@ -19,6 +20,7 @@ export interface BenchPlan {
   readonly idle: IdleMemoryParams;
   /** The fleet caps' A/B (ws-sidecar only, with a real redis-server). */
   readonly caps: FleetCapsParams;
+  readonly backpressure: BackpressureParams;
   /** Where the JSON result goes (a directory). */
   readonly outDir: string;
   /** When set, the sidecar runs under `node --cpu-prof` writing here. */
@@ -38,6 +40,7 @@ const FULL = {
   storm: { connections: 3000, concurrency: 50, payloadBytes: 128 },
   idle: { connections: FULL_IDLE_CONNECTIONS, concurrency: 200, settleMs: 2000 },
   caps: { connections: 1000, concurrency: 50, rounds: 5 },
+  backpressure: { connections: 200, bytesPerClient: 2 * 1024 * 1024, settleMs: 500 },
 } as const;
 
 const QUICK = {
@@ -47,12 +50,13 @@ const QUICK = {
   storm: { connections: 60, concurrency: 10, payloadBytes: 128 },
   idle: { connections: 100, concurrency: 50, settleMs: 100 },
   caps: { connections: 60, concurrency: 10, rounds: 2 },
+  backpressure: { connections: 10, bytesPerClient: 256 * 1024, settleMs: 100 },
 } as const;
 
-export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'caps'] as const;
+export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'backpressure', 'caps'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle,caps] [--out DIR] [--cpu-prof DIR]`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure,caps] [--out DIR] [--cpu-prof DIR]\n       npm run bench -- --fleet-cost [--quick]   (fleet mode's handshake latency and Redis round trips, needs redis-server)`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({

@@ -8,11 +8,13 @@ import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js'
 import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-options.js';
 import { startNodeChild } from './node-child.js';
 import { peerUnavailable, SIDECAR_CLI, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
+import { runBackpressure } from './scenarios/backpressure.js';
 import { fleetCapsMarkdown, runFleetCaps, type FleetCapsResult } from './scenarios/fleet-caps.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runSaturation } from './scenarios/saturation.js';
 import { runSteady } from './scenarios/steady.js';
 import { runStorm } from './scenarios/storm.js';
+import { fleetCostMarkdown, runFleetCost } from './scenarios/fleet-cost.js';
 
 const CPU_SCENARIOS: readonly ScenarioName[] = ['steady', 'saturation', 'storm'];
 
@@ -56,7 +58,14 @@ async function benchPeer(name: PeerName, plan: BenchPlan, workDir: string): Prom
           log(`${name}: idle memory`);
           return runIdleMemory(peer, plan.idle);
         });
-    return { peer: name, ...cpu, idle };
+    // Backpressure on a fresh instance too: its growth is read against a clean start.
+    const backpressure = !wanted('backpressure')
+      ? undefined
+      : await withPeer({}, (peer) => {
+          log(`${name}: backpressure`);
+          return runBackpressure(peer, plan.backpressure);
+        });
+    return { peer: name, ...cpu, idle, backpressure };
   } finally {
     await app.stop();
   }
@@ -92,7 +101,12 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
   return { results, caps, markdown, file };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--fleet-cost')) {
+  // Fleet mode's cost only: a sidecar with and without --fleet-redis, alternating rounds.
+  const quick = process.argv.includes('--quick');
+  const result = await runFleetCost(quick ? { handshakes: 50, rounds: 2, restMs: 2000 } : { handshakes: 1000, rounds: 3, restMs: 10_000 });
+  process.stdout.write(fleetCostMarkdown(result));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const plan = parseBenchArgs(process.argv.slice(2), RESULTS_DIR);
   const { markdown, file } = await runBench(plan);
   process.stdout.write(markdown + `\nJSON: ${file}\n`);

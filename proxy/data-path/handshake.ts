@@ -5,7 +5,7 @@
 // objects are made, and nothing of the handshake stays attached to the sockets.
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { Address } from '../config/config.js';
+import { formatAddress, type Address } from '../config/config.js';
 import { withForwardedHeaders } from '../protocol/forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from '../protocol/response-end.js';
 
@@ -55,36 +55,48 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
 
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
-    const end = received.indexOf(HEAD_END);
-    if (end < 0) {
-      if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
+    // Interim answers (103 Early Hints, 100 Continue…) are relayed and the final one awaited.
+    for (;;) {
+      const end = received.indexOf(HEAD_END);
+      if (end < 0) {
+        if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
+        return;
+      }
+      const head = received.subarray(0, end + HEAD_END.length);
+      const rest = received.subarray(end + HEAD_END.length);
+      const parsed = parseResponseHead(head);
+      if (!parsed) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
+      if (parsed.statusCode >= 100 && parsed.statusCode < 200 && parsed.statusCode !== 101) {
+        client.write(head);
+        received = rest;
+        continue;
+      }
+      // Paused so no byte is emitted between our listener going and the next owner's coming.
+      upstream.pause();
+      client.write(head);
+      if (parsed.statusCode === 101) {
+        settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
+      } else {
+        settle({ kind: 'refused', statusCode: parsed.statusCode });
+        relayRefusal(upstream, client, rest, responseEndOf(parsed.statusCode, parsed.headers));
+      }
       return;
-    }
-    const head = received.subarray(0, end + HEAD_END.length);
-    const rest = received.subarray(end + HEAD_END.length);
-    const parsed = parseResponseHead(head);
-    if (!parsed) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
-    // Paused so no byte is emitted between our listener going and the next owner's coming.
-    upstream.pause();
-    client.write(head);
-    if (parsed.statusCode === 101) {
-      settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
-    } else {
-      settle({ kind: 'refused', statusCode: parsed.statusCode });
-      relayRefusal(upstream, client, rest, responseEndOf(parsed.statusCode, parsed.headers));
     }
   };
 
   upstream.on('data', onData).on('error', onFailure).on('close', onEarlyClose);
   // Client sockets are half-open capable: a FIN alone ('end', no 'close') also means gone.
   client.on('close', onClientGone).on('end', onClientGone);
-  upstream.write(requestHead(req), 'latin1');
+  upstream.write(requestHead(req, options.upstream), 'latin1');
 }
 
-/** Header values arrive latin1-decoded: written back as latin1 they are the client's bytes. */
-function requestHead(req: IncomingMessage): string {
-  const headers = withForwardedHeaders(req, false);
-  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+/**
+ * Header values arrive latin1-decoded: written back as latin1 they are the client's bytes.
+ * The version goes as it came: an app that requires HTTP/1.1 for an upgrade (RFC 6455) decides.
+ */
+function requestHead(req: IncomingMessage, upstream: Address): string {
+  const headers = withForwardedHeaders(req, false, formatAddress(upstream));
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return head + '\r\n';
 }

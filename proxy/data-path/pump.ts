@@ -23,6 +23,8 @@ export class Pump {
   sourceClosed = false;
   private pending: Buffer | undefined;
   private consumingPongs = false;
+  /** The sink refused more (write returned false): the source stays paused until 'drain'. */
+  private waitingForDrain = false;
   /** A pong being held back (≤ 131 bytes) until it is whole and can be judged. */
   private heldPong: Buffer[] | undefined;
 
@@ -45,6 +47,11 @@ export class Pump {
   /** Bytes that came before the tunnel started (with the handshake) enter here. */
   receive(chunk: Buffer): void {
     this.onData(chunk);
+  }
+
+  /** Lets the source flow, unless what `receive()` fed already filled the sink. */
+  start(): void {
+    if (!this.waitingForDrain) this.source.resume();
   }
 
   /** Consume the pongs that answer the sidecar's keep-alive pings instead of forwarding them. */
@@ -111,6 +118,7 @@ export class Pump {
   }
 
   private readonly onDrain = (): void => {
+    this.waitingForDrain = false;
     this.source.resume();
   };
 
@@ -187,6 +195,9 @@ export class Pump {
     if (this.sealed || from >= to || !this.sink.writable) return;
     const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
     this.owner.onActivity();
-    if (!this.sink.write(piece)) this.source.pause();
+    if (!this.sink.write(piece)) {
+      this.waitingForDrain = true;
+      this.source.pause();
+    }
   }
 }

@@ -8,15 +8,8 @@ import { fleetBalance } from './rebalance-decision.js';
 import type { CapsView } from './fleet-caps.js';
 import type { RebalanceStatus } from './rebalancer.js';
 
-export interface FleetPodView {
-  readonly pod: string;
-  readonly revision: string;
-  readonly connections: number;
-  readonly maxConnections: number;
-  readonly ready: boolean;
-  readonly draining: boolean;
-  readonly lastSeenMs: number;
-}
+/** A pod as `/fleet` shows it: the lease's own fields, nothing derived. */
+export type FleetPodView = FleetMember;
 
 export interface FleetView {
   readonly fleet: string;

@@ -13,9 +13,10 @@ export interface ForwardedRequest {
 /**
  * The client's raw headers ([name, value, ...]) with our hop appended to
  * X-Forwarded-For/Proto/Host. Repeated occurrences are merged into one header,
- * so a client cannot smuggle a hop past ours in a second copy.
+ * so a client cannot smuggle a hop past ours in a second copy. A request without
+ * Host (HTTP/1.0) gets `defaultHost`, the app's address, as nginx gives it.
  */
-export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolean): string[] {
+export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolean, defaultHost: string): string[] {
   const dropped = dropHopByHop ? hopByHopHeaders(req.rawHeaders) : undefined;
   const ours: Record<(typeof FORWARDED)[number], string> = {
     'x-forwarded-for': stripMappedPrefix(req.socket.remoteAddress ?? ''),
@@ -31,6 +32,7 @@ export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolea
     if (lower in ours) (previous[lower] ??= []).push(raw[i + 1]!);
     else out.push(raw[i]!, raw[i + 1]!);
   }
+  if (req.headers.host === undefined) out.push('Host', defaultHost);
   for (const name of FORWARDED) {
     const hops = [...(previous[name] ?? []), ours[name]].filter((hop) => hop !== '');
     if (hops.length > 0) out.push(name, hops.join(', '));
