@@ -4,10 +4,11 @@
 // (`concurrency` handshakes in flight, each of one of 50 tenants) and closes them; per
 // connection: the sidecar's CPU (open + close), the client's time to 'open' (p50/p99 over all
 // rounds), and the Redis commands it took at the handshake and at the close, read from the
-// server's own INFO commandstats (heartbeats are set to 30 s so they stay out of the rounds).
+// INFO commandstats of the variant's own redis-server, so no other sidecar's heartbeat is
+// counted (heartbeats are 30 s, so even its own rarely fall inside a round).
 import { createClient } from 'redis';
 import type { WebSocket } from 'ws';
-import { redisMissing, startRedisServer } from '../../test/helpers/redis-server.js';
+import { redisMissing, startRedisServer, type RedisServer } from '../../test/helpers/redis-server.js';
 import { startSidecarProcess, type SidecarProcess } from '../../test/helpers/sidecar-process.js';
 import { closeClients, openClient } from '../client-pool.js';
 import { startNodeChild } from '../node-child.js';
@@ -30,7 +31,7 @@ export interface CapsVariantResult {
   /** Client-side time from the upgrade request to 'open', over every round. */
   readonly openP50Ms: number;
   readonly openP99Ms: number;
-  /** Redis round trips per handshake and per close (0 without fleet mode); target 1 each. */
+  /** Redis round trips per handshake (target 1) and per close (at most 1: releases are batched); 0 without fleet mode. */
   readonly roundTripsPerHandshake: number;
   readonly roundTripsPerClose: number;
   /** Commands Redis ran per handshake, those inside the script included (its server-side work). */
@@ -47,20 +48,27 @@ const HEARTBEAT_ARGS = ['--fleet-heartbeat', '30', '--fleet-timeout', '1'];
 
 export async function runFleetCaps(params: FleetCapsParams, sidecarCli: string): Promise<FleetCapsResult> {
   if (redisMissing) return { skipped: 'redis-server not installed (apt-get install redis-server)' };
-  const redis = await startRedisServer();
-  const app = await startNodeChild('./echo-app.ts');
+  const servers: RedisServer[] = [];
+  const readers: Reader[] = [];
   const sidecars: SidecarProcess[] = [];
-  const reader: Reader = createClient({ url: redis.url });
-  reader.on('error', () => undefined);
+  let app: Awaited<ReturnType<typeof startNodeChild>> | undefined;
   try {
-    await reader.connect();
+    for (const _ of CAPS_VARIANTS) {
+      const redis = await startRedisServer();
+      servers.push(redis);
+      const reader: Reader = createClient({ url: redis.url });
+      reader.on('error', () => undefined);
+      readers.push(reader);
+      await reader.connect();
+    }
+    app = await startNodeChild('./echo-app.ts');
     const base = ['--upstream', `http://127.0.0.1:${app.port}`, '--max-connections', '0', '--max-pending-handshakes', '0'];
-    const fleet = (name: string): string[] => ['--fleet-redis', redis.url, '--fleet-name', name, '--pod-name', 'bench', ...HEARTBEAT_ARGS];
+    const fleet = (name: string, i: number): string[] => ['--fleet-redis', servers[i]!.url, '--fleet-name', name, '--pod-name', 'bench', ...HEARTBEAT_ARGS];
     const caps = ['--fleet-max-connections', '1000000', '--tenant-from', 'query:tenant', '--max-connections-per-tenant', '1000000'];
     const argsOf: Record<CapsVariant, string[]> = {
       'per pod': base,
-      'fleet, no caps': [...base, ...fleet('bench/fleet')],
-      'fleet + caps': [...base, ...fleet('bench/caps'), ...caps],
+      'fleet, no caps': [...base, ...fleet('bench/fleet', 1)],
+      'fleet + caps': [...base, ...fleet('bench/caps', 2), ...caps],
     };
     for (const variant of CAPS_VARIANTS) sidecars.push(await startSidecarProcess(argsOf[variant], {}, sidecarCli));
     await Promise.all(sidecars.slice(1).map((sidecar) => firstHeartbeat(sidecar)));
@@ -70,7 +78,7 @@ export async function runFleetCaps(params: FleetCapsParams, sidecarCli: string):
       for (let k = 0; k < CAPS_VARIANTS.length; k++) {
         const i = (k + round) % CAPS_VARIANTS.length;
         const sample = samples[i]!;
-        const result = await oneRound(sidecars[i]!, params, () => storeCalls(reader));
+        const result = await oneRound(sidecars[i]!, params, () => storeCalls(readers[i]!));
         sample.cpu.push(result.cpuMicros / Math.max(1, result.opened));
         sample.open.push(...result.openMs);
         sample.handshakeTrips += result.handshake.roundTrips;
@@ -100,9 +108,9 @@ export async function runFleetCaps(params: FleetCapsParams, sidecarCli: string):
   } finally {
     for (const sidecar of sidecars) sidecar.kill();
     await Promise.all(sidecars.map((sidecar) => sidecar.exited));
-    if (reader.isOpen) reader.destroy();
-    await app.stop();
-    await redis.stop();
+    for (const reader of readers) if (reader.isOpen) reader.destroy();
+    await app?.stop();
+    await Promise.all(servers.map((redis) => redis.stop()));
   }
 }
 

@@ -45,14 +45,16 @@ describe('load smoke', () => {
       else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();
     }
     expect(markdown).toContain('| ws-sidecar |');
-    // The fleet caps' A/B: one store round trip per handshake and one per close (target 1).
+    // The fleet caps' A/B: one store round trip per handshake; releases are batched (the closes
+    // of one event-loop turn share a call), so at most one per close.
     if (!redisMissing) {
       const withCaps = caps?.variants?.find((v) => v.variant === 'fleet + caps');
       expect(caps?.skipped).toBeUndefined();
       expect(caps?.variants?.every((v) => v.failed === 0)).toBe(true);
       expect(withCaps?.roundTripsPerHandshake).toBeCloseTo(1, 1);
-      expect(withCaps?.roundTripsPerClose).toBeCloseTo(1, 1);
-      expect(caps?.variants?.find((v) => v.variant === 'per pod')?.roundTripsPerHandshake).toBe(0);
+      expect(withCaps?.roundTripsPerClose).toBeGreaterThan(0);
+      expect(withCaps?.roundTripsPerClose).toBeLessThanOrEqual(1);
+      expect(caps?.variants?.find((v) => v.variant === 'fleet, no caps')?.roundTripsPerHandshake).toBeLessThan(0.1);
     }
     expect(existsSync(file)).toBe(true);
     expect(JSON.parse(readFileSync(file, 'utf8')).results).toHaveLength(results.length);
