@@ -17,7 +17,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('load smoke', () => {
   // Six peers × six scenarios: a budget for the whole run, not a speed assertion.
-  it('bench --quick measures every peer installed here and writes JSON', { timeout: 300_000 }, async () => {
+  it('bench --quick measures every peer installed here and writes JSON', { timeout: 600_000 }, async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
     const { results, caps, markdown, file } = await runBench(plan);
     expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'http-proxy']);
