@@ -47,24 +47,24 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
-  const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
   const budget = budgetSize(config.maxMemory);
   const throttle = new RegistryReadThrottle(registry, dataPlane, () => upgrades.pendingHandshakes);
-  const memory = new MemoryBudget(budget.bytes, new MemorySignal(), throttle, {
-    stateChanged: (from, to, sample) => {
-      metrics.memoryStateChangesTotal.inc({ state: to });
-      const fields = { from, to, usedBytes: sample.usedBytes, rssBytes: sample.rssBytes, budgetBytes: budget.bytes, queuedBytes: throttle.queuedBytes() };
-      if (to === 'normal') logger.info(fields, 'memory budget: back to normal, admitting again');
-      else logger.warn(fields, to === 'refusing' ? 'memory budget: refusing new upgrades' : 'memory budget: pausing the sources of the fullest sinks');
+  const memory = new MemoryBudget(
+    budget.bytes,
+    new MemorySignal(),
+    throttle,
+    {
+      stateChanged: (from, to, sample) => {
+        metrics.memoryStateChangesTotal.inc({ state: to });
+        const fields = { from, to, usedBytes: sample.usedBytes, rssBytes: sample.rssBytes, budgetBytes: budget.bytes, queuedBytes: throttle.queuedBytes() };
+        if (to === 'normal') logger.info(fields, 'memory budget: back to normal, admitting again');
+        else logger.warn(fields, to === 'refusing' ? 'memory budget: refusing new upgrades' : 'memory budget: pausing the sources of the fullest sinks');
+      },
+      readsPaused: (count) => metrics.memoryReadsPausedTotal.inc(count),
+      collected: () => metrics.memoryCollectionsTotal.inc(),
     },
-    readsPaused: (count) => metrics.memoryReadsPausedTotal.inc(count),
-    collected: () => metrics.memoryCollectionsTotal.inc(),
-  }, budget.bytes > 0 ? heapCollector() : undefined);
-  admission.addCapacityGate(() => {
-    const reason = memory.refusal();
-    if (reason !== undefined) metrics.memoryUpgradesRefusedTotal.inc();
-    return reason;
-  });
+    budget.bytes > 0 ? heapCollector() : undefined,
+  );
   const metrics = new Metrics(config.maxConnections, {
     activeConnections: () => registry.size,
     draining: () => drain.isDraining,
@@ -76,6 +76,29 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
       queuedBytes: () => throttle.queuedBytes(),
       state: () => memory.state,
     },
+  });
+  const fleet = config.fleetRedis
+    ? new Fleet({
+        config,
+        local: {
+          connections: () => registry.size,
+          maxConnections: config.maxConnections,
+          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
+          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
+          draining: () => drain.isDraining,
+        },
+        tunnels: registry,
+        metricsRegistry: metrics.registry,
+        logger,
+      })
+    : undefined;
+  // Admission asks the fleet through its own port; the fleet implements it.
+  const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size, fleet?.caps);
+  // The memory budget refuses upgrades as at the cap while it is not normal.
+  admission.addCapacityGate(() => {
+    const reason = memory.refusal();
+    if (reason !== undefined) metrics.memoryUpgradesRefusedTotal.inc();
+    return reason;
   });
   registry.onClosed((tunnel) => {
     admission.tunnelClosed(tunnel.ticket);
@@ -107,21 +130,6 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     ...(config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
     ...(memory.refusal() !== undefined ? [MEMORY_PRESSURE] : []),
   ];
-  const fleet = config.fleetRedis
-    ? new Fleet({
-        config,
-        local: {
-          connections: () => registry.size,
-          maxConnections: config.maxConnections,
-          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
-          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
-          draining: () => drain.isDraining,
-        },
-        tunnels: registry,
-        metricsRegistry: metrics.registry,
-        logger,
-      })
-    : undefined;
   if (fleet) drain.onStarted(() => void fleet.membership.beatNow());
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({
