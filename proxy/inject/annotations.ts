@@ -12,6 +12,8 @@ export const ANNOTATIONS = Object.freeze({
   status: 'ws-sidecar.io/status',
   /** "true": the sidecar becomes an init container with restartPolicy Always. */
   nativeSidecar: 'ws-sidecar.io/native-sidecar',
+  /** The sidecar's memory limit (e.g. "256Mi"): the connection cap is derived from it. */
+  memoryLimit: 'ws-sidecar.io/memory-limit',
 });
 
 /** Namespace label that opts every pod of the namespace in (pods may still say "false"). */

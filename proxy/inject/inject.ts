@@ -16,6 +16,8 @@ import { ADMIN_PORT_NAME, DATA_PORT_NAME, drainHook, SIDECAR_NAME, sidecarContai
 import { sidecarArgs, sidecarFlags } from './sidecar-flags.js';
 import { fleetEnv, fleetNameOf, revisionLabelOf, workloadOf } from './fleet-env.js';
 import { decideMode, type KubernetesVersion } from './sidecar-mode.js';
+import { sizeSidecar } from './sidecar-resources.js';
+import { parseBytes } from '../config/config.js';
 
 export interface InjectOptions {
   readonly image: string;
@@ -35,6 +37,8 @@ export interface InjectOptions {
   readonly tokenSeed?: string;
   readonly tokenFallback?: 'content' | 'random';
   readonly kubernetesVersion?: KubernetesVersion;
+  /** Default memory limit of injected sidecars (bytes); pods may say ws-sidecar.io/memory-limit. Unset: sized from the cap. */
+  readonly memoryLimitBytes?: number;
 }
 
 export type SkipReason =
@@ -144,10 +148,13 @@ export function inject(input: PodLike, options: InjectOptions): InjectResult {
     'admin-listen': `0.0.0.0:${adminPortNumber}`,
     upstream: `http://127.0.0.1:${app.port}`,
   };
+  const sizing = sizeSidecar({ maxConnections: flags.config.maxConnections, capGiven: 'max-connections' in flags.values, limitBytes: memoryLimitOf(annotations, options, warnings) });
+  warnings.push(...sizing.warnings);
+  if (sizing.memory.maxConnections !== flags.config.maxConnections) values['max-connections'] = String(sizing.memory.maxConnections);
   const fleetMode = flags.config.fleetRedis !== undefined;
   if (fleetMode && values['fleet-name'] === undefined) values['fleet-name'] = fleetNameOf(identity.namespace, workloadOf(metadata, options.workloadName));
   const extraEnv = fleetMode ? fleetEnv(revisionLabelOf(options.workloadName?.split('/')[0])) : [];
-  const sidecar = sidecarContainer({ image: options.image, args: sidecarArgs(values), dataPort, adminPort, drainToken: token, native: mode.native, extraEnv });
+  const sidecar = sidecarContainer({ image: options.image, args: sidecarArgs(values), dataPort, adminPort, drainToken: token, native: mode.native, memory: sizing.memory, extraEnv });
   if (mode.native) (spec.initContainers ??= []).push(sidecar);
   else spec.containers.push(sidecar);
 
@@ -158,6 +165,16 @@ export function inject(input: PodLike, options: InjectOptions): InjectResult {
   if ((spec.terminationGracePeriodSeconds ?? KUBERNETES_DEFAULT_GRACE_SECONDS) < neededSeconds) spec.terminationGracePeriodSeconds = neededSeconds;
   (metadata.annotations ??= {})[ANNOTATIONS.status] = STATUS_INJECTED;
   return { pod, warnings, routing, ...(bypass ? { bypass } : {}) };
+}
+
+/** The pod's ws-sidecar.io/memory-limit (a bad one is a warning), else the injector's default. */
+function memoryLimitOf(annotations: Readonly<Record<string, string>>, options: InjectOptions, warnings: string[]): number | undefined {
+  const raw = annotations[ANNOTATIONS.memoryLimit];
+  if (raw === undefined) return options.memoryLimitBytes;
+  const bytes = parseBytes(String(raw));
+  if (bytes !== undefined && bytes > 0) return bytes;
+  warnings.push(`annotation ${ANNOTATIONS.memoryLimit} ignored (${JSON.stringify(String(raw))} is not a size like 256Mi)`);
+  return options.memoryLimitBytes;
 }
 
 function addAppPreStop(app: Container, adminPort: number, token: string, native: boolean, warnings: string[]): void {

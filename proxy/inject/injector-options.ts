@@ -2,6 +2,7 @@
 // sidecar flag as a default for injected pods. Parsed values → InjectOptions + all problems.
 import type { OptionSpecs } from '../config/cli-args.js';
 import { RUN_FLAGS } from '../config/flags.js';
+import { parseBytes } from '../config/config.js';
 import { VERSION } from '../config/version.js';
 import { INJECTOR_OWNED_FLAGS } from './annotations.js';
 import type { InjectOptions } from './inject.js';
@@ -18,6 +19,7 @@ export const INJECTOR_OPTIONS: OptionSpecs = {
   'native-sidecar': { type: 'boolean' },
   'token-seed': { type: 'string' },
   'kubernetes-version': { type: 'string' },
+  'memory-limit': { type: 'string' },
   ...Object.fromEntries(SIDECAR_DEFAULT_FLAGS.map((flag) => [flag.name, { type: flag.kind === 'boolean' ? 'boolean' : 'string' }] as const)),
 };
 
@@ -27,6 +29,8 @@ export const INJECTOR_HELP = `  --image <image>                image of the side
   --token-seed <text>            key of the per-pod drain tokens; env ${TOKEN_SEED_ENV}
   --kubernetes-version <x.y>     the cluster's version: falls back to a regular container where a
                                  native sidecar would not work
+  --memory-limit <size>          memory limit of injected sidecars (e.g. 256Mi): their cap is derived
+                                 from it; unset, the limit is derived from the cap (docs/injection.md)
   --<sidecar flag> <value>       default for injected sidecars (see 'ws-sidecar run --help'); pod
                                  annotations ws-sidecar.io/<flag> override it. Injected pods default
                                  to --drain-delay 5.`;
@@ -49,6 +53,11 @@ export function injectorOptions(values: Values, env: NodeJS.ProcessEnv): { optio
     kubernetesVersion = parseKubernetesVersion(values['kubernetes-version']);
     if (!kubernetesVersion) problems.push(`--kubernetes-version: ${JSON.stringify(values['kubernetes-version'])} is not a version like 1.33`);
   }
+  let memoryLimitBytes: number | undefined;
+  if (typeof values['memory-limit'] === 'string') {
+    memoryLimitBytes = parseBytes(values['memory-limit']);
+    if (memoryLimitBytes === undefined || memoryLimitBytes === 0) problems.push(`--memory-limit: ${JSON.stringify(values['memory-limit'])} is not a size like 256Mi`);
+  }
   const seed = typeof values['token-seed'] === 'string' ? values['token-seed'] : env[TOKEN_SEED_ENV];
   const options: InjectOptions = {
     image,
@@ -56,6 +65,7 @@ export function injectorOptions(values: Values, env: NodeJS.ProcessEnv): { optio
     flags,
     ...(seed ? { tokenSeed: seed } : {}),
     ...(kubernetesVersion ? { kubernetesVersion } : {}),
+    ...(memoryLimitBytes ? { memoryLimitBytes } : {}),
   };
   return { options, problems };
 }

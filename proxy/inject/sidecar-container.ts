@@ -1,6 +1,7 @@
 // The `ws-sidecar` container: hardened, small, probed on its admin port.
 import { envNameOf } from '../config/flags.js';
 import type { Container, ContainerPort, Handler } from './kube-types.js';
+import { mebibytes, type SidecarMemory } from './sidecar-resources.js';
 
 export const SIDECAR_NAME = 'ws-sidecar';
 export const DATA_PORT_NAME = 'ws-sidecar';
@@ -15,6 +16,8 @@ export interface SidecarSpec {
   readonly adminPort: ContainerPort;
   readonly drainToken: string;
   readonly native: boolean;
+  /** Memory request and limit, sized from the cap (sidecar-resources.ts). */
+  readonly memory: SidecarMemory;
   /** More env, e.g. the downward-API pod name and revision of fleet mode. */
   readonly extraEnv?: readonly object[];
 }
@@ -52,8 +55,8 @@ export function sidecarContainer(spec: SidecarSpec): Container {
     readinessProbe: probe('/readyz', 2, 1),
     lifecycle: { preStop: drainHook(admin, spec.drainToken) },
     resources: {
-      requests: { cpu: '50m', memory: '64Mi' },
-      limits: { cpu: '1', memory: '256Mi' },
+      requests: { cpu: '50m', memory: mebibytes(spec.memory.requestBytes) },
+      limits: { cpu: '1', memory: mebibytes(spec.memory.limitBytes) },
     },
     securityContext: {
       runAsNonRoot: true,
