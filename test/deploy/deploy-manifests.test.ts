@@ -145,12 +145,13 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
   describe('chat example in fleet mode', () => {
     const objects = () => rendered.get('examples/chat-fleet')!;
 
-    it('points every sidecar at the example Redis, with the downward-API pod name and revision', () => {
+    it('points every sidecar at the example Redis, with the downward-API pod name and revision, and caps the fleet and each room', () => {
       const pod = only<Workload>(objects(), 'Deployment', 'chat').spec.template;
       const sidecar = containerOf(pod, 'ws-sidecar');
       const config = sidecarConfig(sidecar);
       expect(config.fleetRedis?.shown).toBe('redis://redis.chat-demo.svc:6379');
-      expect(config).toMatchObject({ fleetName: 'chat-demo/chat', rebalance: true });
+      expect(config).toMatchObject({ fleetName: 'chat-demo/chat', rebalance: true, fleetMaxConnections: 20000, maxConnectionsPerTenant: 200 });
+      expect(config.tenantFrom).toEqual({ from: 'query', name: 'room' });
       const fieldOf = (name: string) => (sidecar.env ?? []).find((entry) => entry.name === name) as { valueFrom?: { fieldRef?: { fieldPath: string } } } | undefined;
       expect(fieldOf('WS_SIDECAR_POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
       expect(fieldOf('WS_SIDECAR_REVISION')?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['pod-template-hash']");
