@@ -16,7 +16,7 @@ const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('load smoke', () => {
-  // Six peers × six scenarios: a budget for the whole run, not a speed assertion.
+  // Six peers × six scenarios and the caps A/B: a budget for the whole run (270 s at load 6), not a speed assertion.
   it('bench --quick measures every peer installed here and writes JSON', { timeout: 600_000 }, async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
     const { results, caps, markdown, file } = await runBench(plan);
