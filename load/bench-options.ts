@@ -47,7 +47,7 @@ const QUICK = {
 export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle] [--out DIR] [--cpu-prof DIR]`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle] [--out DIR] [--cpu-prof DIR]`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js';
 import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-options.js';
 import { startNodeChild } from './node-child.js';
-import { peerUnavailable, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
+import { peerUnavailable, SIDECAR_CLI, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runSaturation } from './scenarios/saturation.js';
 import { runSteady } from './scenarios/steady.js';
@@ -82,7 +82,8 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
   const markdown = benchMarkdown(results, header);
   mkdirSync(plan.outDir, { recursive: true });
   const file = join(plan.outDir, `bench-${plan.quick ? 'quick' : 'full'}-${when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ when, plan, results, targets: targetChecks(results) }, null, 2));
+  const loadAverage = { start: loadBefore, end: loadavg()[0]! };
+  writeFileSync(file, JSON.stringify({ when, plan, loadAverage, sidecarCli: SIDECAR_CLI, results, targets: targetChecks(results) }, null, 2));
   return { results, markdown, file };
 }
 

@@ -17,7 +17,7 @@ describe('load smoke', () => {
   it('bench --quick measures every peer installed here and writes JSON', async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
     const { results, markdown, file } = await runBench(plan);
-    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'nginx', 'haproxy', 'http-proxy']);
+    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'nginx', 'haproxy', 'caddy', 'http-proxy']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
     for (const result of results) {
       expect(result.failed, result.peer).toBeUndefined();
