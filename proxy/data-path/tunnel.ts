@@ -39,6 +39,8 @@ export class Tunnel implements PumpOwner {
   pingsUnanswered = 0;
   private socketsOpen = 2;
   private closing = false;
+  /** Both sockets were destroyed on purpose: their 'close' events need no follow-up. */
+  private finished = false;
   /** Close-handshake timers, created only once a close begins. */
   private timers: NodeJS.Timeout[] | undefined;
 
@@ -97,6 +99,13 @@ export class Tunnel implements PumpOwner {
     });
   }
 
+  /** Both sockets go now; whatever was written is already in the kernel's hands. */
+  private finish(): void {
+    this.finished = true;
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
   /** Immediate teardown of both sockets. */
   destroy(): void {
     this.closeInitiator ??= 'sidecar';
@@ -115,6 +124,12 @@ export class Tunnel implements PumpOwner {
 
   onCloseFrame(pump: Pump, code: number): void {
     if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
+    if (this.opposite(pump).sourceClosed && this.client.writableLength === 0 && this.upstream.writableLength === 0) {
+      // Both close frames have passed and nothing is queued: done, as nginx is done. No
+      // shutdown(), no waiting for two FINs (each peer closes its TCP side when it likes).
+      this.finish();
+      return;
+    }
     // The peer answered a close we injected: its side of the handshake is done.
     if (this.opposite(pump).sealed && !pump.source.writableEnded) pump.source.end();
   }
@@ -170,11 +185,12 @@ export class Tunnel implements PumpOwner {
   }
 
   private readonly onSocketClose = (): void => {
-    if (--this.socketsOpen > 0) {
+    if (--this.socketsOpen > 0 && !this.finished) {
       // One socket is gone without an 'end' (destroyed or reset): finish the other.
       this.onSourceEnded(this.client.destroyed ? this.toApp : this.toClient);
       return;
     }
+    if (this.socketsOpen > 0) return;
     for (const timer of this.timers ?? []) clearTimeout(timer);
     this.observer.onTunnelClosed(this);
   };
