@@ -1,5 +1,6 @@
 // A running sidecar: data listener, admin listener, registry, drain and metrics wired together.
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from './admin/admin-server.js';
 import { Admission } from './admission/admission.js';
@@ -7,7 +8,7 @@ import type { Address, Config } from './config/config.js';
 import { Drain } from './drain/drain.js';
 import { createHttpForwarder } from './data-path/http-forward.js';
 import { Hygiene } from './data-path/hygiene.js';
-import { createDataServer } from './data-path/listener.js';
+import { DataListener } from './data-path/listener.js';
 import type { Logger } from './config/logger.js';
 import { LoopHealth } from './admin/loop-health.js';
 import { Metrics } from './metrics/metrics.js';
@@ -61,7 +62,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp);
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
-  const dataServer = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const dataListener = new DataListener(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({
     config,
@@ -75,12 +76,12 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   });
   const hygiene = new Hygiene(config, registry);
 
-  const dataAddress = await listen(dataServer, config.listen);
+  const dataAddress = await listen(dataListener.server, config.listen);
   let adminAddress: AddressInfo;
   try {
     adminAddress = await listen(adminServer, config.adminListen);
   } catch (err) {
-    dataServer.close();
+    void dataListener.close();
     loopHealth.stop();
     throw err;
   }
@@ -100,12 +101,12 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();
-      await Promise.all([closeServer(dataServer), closeServer(adminServer), probe.close()]);
+      await Promise.all([dataListener.close(), closeServer(adminServer), probe.close()]);
     },
   };
 }
 
-function listen(server: Server, address: Address): Promise<AddressInfo> {
+function listen(server: Server | NetServer, address: Address): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

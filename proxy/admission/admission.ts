@@ -2,8 +2,7 @@
 // An admitted connection holds a slot (global and per client IP) from the
 // decision until both its sockets are gone: first as a pending handshake,
 // then as a live tunnel. Failed handshakes give their slot back.
-import type { IncomingMessage } from 'node:http';
-import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
+import { createClientIpResolver, type AdmissionRequest, type ClientIpResolver } from './client-ip.js';
 import type { Config } from '../config/config.js';
 import { CloseCode } from '../protocol/frames.js';
 import type { ConnectionOutcome } from '../metrics/metrics.js';
@@ -50,7 +49,7 @@ export class Admission {
     return this.capacityReached;
   }
 
-  decide(req: IncomingMessage): AdmissionDecision {
+  decide(req: AdmissionRequest): AdmissionDecision {
     const { maxConnections, maxConnectionsPerIp, maxPendingHandshakes } = this.config;
     if (this.isRejectingForDrain()) return this.reject('rejected_draining', 503, CloseCode.serviceRestart, 'draining');
     if (maxPendingHandshakes > 0 && this.pending >= maxPendingHandshakes) {

@@ -1,10 +1,16 @@
 // The client's address: the socket's, or — when the socket belongs to a trusted
 // proxy — the right-most X-Forwarded-For hop that is not itself a trusted proxy.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { stripMappedPrefix } from '../protocol/forwarded-headers.js';
 
-export type ClientIpResolver = (req: IncomingMessage) => string;
+/** What admission reads of an upgrade request (Node's IncomingMessage has it, so has the head reader's). */
+export interface AdmissionRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: { readonly remoteAddress?: string };
+}
+
+export type ClientIpResolver = (req: AdmissionRequest) => string;
 
 export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
   if (trustedProxies.length === 0) return (req) => stripMappedPrefix(req.socket.remoteAddress ?? '');

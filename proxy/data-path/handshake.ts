@@ -3,11 +3,11 @@
 // comes back byte for byte. A 101 hands both sockets to a tunnel; any other
 // answer is relayed to its end and the client connection closed. No HTTP client
 // objects are made, and nothing of the handshake stays attached to the sockets.
-import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Address } from '../config/config.js';
 import { withForwardedHeaders } from '../protocol/forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from '../protocol/response-end.js';
+import type { UpgradeRequest } from './upgrade-request.js';
 
 export type HandshakeOutcome =
   | { kind: 'upgraded'; upstream: Socket; upstreamHead: Buffer; durationMs: number }
@@ -24,7 +24,7 @@ export interface HandshakeOptions {
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-export function forwardUpgrade(req: IncomingMessage, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
+export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
   const startedAt = performance.now();
   const upstream = connect({ host: options.upstream.host, port: options.upstream.port });
   let received: Buffer | undefined;
@@ -82,7 +82,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
 }
 
 /** Header values arrive latin1-decoded: written back as latin1 they are the client's bytes. */
-function requestHead(req: IncomingMessage): string {
+function requestHead(req: UpgradeRequest): string {
   const headers = withForwardedHeaders(req, false);
   let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;

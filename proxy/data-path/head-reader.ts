@@ -23,6 +23,8 @@ export interface HeadReaderHandlers {
   onOtherRequest(socket: Socket, bytes: Buffer): void;
   /** A head refused with 400/408/431 (for logs and counters). */
   onRefused?(socket: Socket, status: 400 | 408 | 431, reason: string): void;
+  /** The peer went (closed or reset) before its head was whole. */
+  onAbandoned?(socket: Socket): void;
 }
 
 interface ReaderState {
@@ -63,8 +65,13 @@ function onHeadData(this: ReadingSocket, chunk: Buffer): void {
   const head = parseRequestHead(bytes, end);
   if (isRequestHeadError(head)) return refuse(this, 400, head.error);
   detach(this, state);
-  if (isPlainWebSocketUpgrade(head)) state.handlers.onWebSocketUpgrade(head, this, bytes.subarray(end));
-  else state.handlers.onOtherRequest(this, bytes);
+  if (isPlainWebSocketUpgrade(head)) {
+    // Not flowing, no reader, as Node's HTTP server hands an upgraded socket over.
+    (this as { readableFlowing: boolean | null }).readableFlowing = null;
+    state.handlers.onWebSocketUpgrade(head, this, bytes.subarray(end));
+  } else {
+    state.handlers.onOtherRequest(this, bytes);
+  }
 }
 
 /** Adds `chunk` to the partial head; returns the bytes so far (a view, valid until the next append). */
@@ -92,7 +99,9 @@ function onHeadError(this: ReadingSocket): void {
 
 function onHeadClose(this: ReadingSocket): void {
   const state = this[kReader];
-  if (state !== undefined) detach(this, state);
+  if (state === undefined) return;
+  detach(this, state);
+  state.handlers.onAbandoned?.(this);
 }
 
 function detach(socket: ReadingSocket, state: ReaderState): void {

@@ -1,26 +1,75 @@
-// The data port: upgrades are tunnelled, everything else forwarded as plain HTTP.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+// The data port: a plain TCP server whose connections start in the bounded head
+// reader. A WebSocket upgrade goes to the tunnel path straight from there; anything
+// else is handed, bytes untouched, to a Node HTTP server that never listens itself
+// and forwards plain HTTP (and upgrades later on a keep-alive connection).
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Config } from '../config/config.js';
+import { readRequestHead, type HeadReaderHandlers, type HeadReaderOptions } from './head-reader.js';
+import { HeadRequest, type UpgradeRequest } from './upgrade-request.js';
 
 export interface DataHandlers {
   onRequest(req: IncomingMessage, res: ServerResponse): void;
-  onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  onUpgrade(req: UpgradeRequest, socket: Socket, head: Buffer): void;
 }
 
-export function createDataServer(config: Config, handlers: DataHandlers): Server {
-  const server = createServer(
-    {
-      maxHeaderSize: config.maxHeaderSize,
-      // Slow or incomplete request heads (slowloris) are cut here.
-      headersTimeout: config.handshakeTimeoutMs,
-      // Node checks that timeout on this interval (30 s by default): check often enough to honour it.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.handshakeTimeoutMs / 4)),
-      requestTimeout: 0,
-      keepAliveTimeout: 65_000,
-    },
-    handlers.onRequest,
-  );
-  server.on('upgrade', handlers.onUpgrade);
-  return server;
+/** How long a refused socket may stay open for its peer to read our answer and close. */
+const REFUSAL_LINGER_MS = 2000;
+
+export class DataListener {
+  /** What listens on `--listen`. */
+  readonly server: Server;
+  private readonly http: HttpServer;
+  /** Sockets still reading their first head: the only ones nothing else would close at shutdown. */
+  private readonly reading = new Set<Socket>();
+  private readonly headOptions: HeadReaderOptions;
+  private readonly headHandlers: HeadReaderHandlers;
+
+  constructor(config: Config, handlers: DataHandlers) {
+    this.http = createHttpServer(
+      {
+        maxHeaderSize: config.maxHeaderSize,
+        // Later requests on a kept-alive connection: slow heads (slowloris) are cut here.
+        headersTimeout: config.handshakeTimeoutMs,
+        // Node checks that timeout on this interval (30 s by default): check often enough to honour it.
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, config.handshakeTimeoutMs / 4)),
+        requestTimeout: 0,
+        keepAliveTimeout: 65_000,
+      },
+      handlers.onRequest,
+    );
+    this.http.on('upgrade', handlers.onUpgrade);
+    this.headOptions = { maxHeaderSize: config.maxHeaderSize, timeoutMs: config.handshakeTimeoutMs, lingerMs: Math.min(REFUSAL_LINGER_MS, config.handshakeTimeoutMs) };
+    this.headHandlers = {
+      onWebSocketUpgrade: (head, socket, rest) => {
+        this.reading.delete(socket);
+        handlers.onUpgrade(new HeadRequest(head, socket), socket, rest);
+      },
+      onOtherRequest: (socket, bytes) => {
+        this.reading.delete(socket);
+        socket.unshift(bytes);
+        this.http.emit('connection', socket);
+        socket.resume();
+      },
+      onRefused: (socket) => this.reading.delete(socket),
+      onAbandoned: (socket) => this.reading.delete(socket),
+    };
+    // Half-open client sockets as Node's HTTP server has them: a peer's FIN does not end our side.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    this.reading.add(socket);
+    readRequestHead(socket, this.headOptions, this.headHandlers);
+  };
+
+  /** Stops listening and closes what is still open (tunnels are the registry's). */
+  close(): Promise<void> {
+    for (const socket of this.reading) socket.destroy();
+    this.reading.clear();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
 }

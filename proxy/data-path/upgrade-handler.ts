@@ -1,6 +1,6 @@
 // An upgrade request from admission to tunnel: decide, forward the handshake,
 // start the tunnel, and give the slot back whatever happens.
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Admission } from '../admission/admission.js';
 import type { Config } from '../config/config.js';
@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { rejectUpgrade } from '../admission/rejection.js';
 import type { TunnelRegistry } from './registry.js';
 import { Tunnel } from './tunnel.js';
+import type { UpgradeRequest } from './upgrade-request.js';
 
 export type TunnelOpenedListener = (tunnel: Tunnel) => void;
 
@@ -39,9 +40,9 @@ export class UpgradeHandler {
   /** One listener shared by every handshake; a tunnel brings its own. */
   private readonly onHandshakeError = (err: Error): void => this.logger.debug({ err }, 'client socket error during handshake');
 
-  readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
+  readonly handle = (req: UpgradeRequest, client: Socket, head: Buffer): void => {
     client.on('error', this.onHandshakeError);
-    if (!isWebSocketUpgrade(req)) {
+    if (!isWebSocketUpgrade(req) && req instanceof IncomingMessage) {
       // Another protocol (e.g. h2c): the offer is declined by forwarding the request as plain HTTP.
       const res = new ServerResponse(req);
       res.shouldKeepAlive = false;
@@ -64,7 +65,7 @@ export class UpgradeHandler {
     });
   };
 
-  private startTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
+  private startTunnel(req: UpgradeRequest, client: Socket, head: Buffer, clientIp: string, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
     this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
     const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
@@ -78,7 +79,7 @@ export class UpgradeHandler {
     for (const listener of this.openedListeners) listener(tunnel);
   }
 
-  private endWithoutTunnel(req: IncomingMessage, client: Socket, head: Buffer, clientIp: string, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
+  private endWithoutTunnel(req: UpgradeRequest, client: Socket, head: Buffer, clientIp: string, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.admission.handshakeEnded(clientIp, false);
     if (outcome.kind === 'client-gone') return;
     // The app unreachable, too slow, or refusing the upgrade (its answer was relayed as is).
@@ -91,6 +92,6 @@ export class UpgradeHandler {
   }
 }
 
-function isWebSocketUpgrade(req: IncomingMessage): boolean {
+function isWebSocketUpgrade(req: UpgradeRequest): boolean {
   return req.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(req.headers.upgrade ?? '');
 }
