@@ -32,8 +32,7 @@ export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: Han
 
   const settle = (outcome: HandshakeOutcome): void => {
     settled = true;
-    clearTimeout(connectTimer);
-    clearTimeout(answerTimer);
+    clearTimeout(timer);
     upstream.off('data', onData).off('error', onFailure).off('close', onEarlyClose);
     client.off('close', onClientGone).off('end', onClientGone);
     done(outcome);
@@ -48,10 +47,16 @@ export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: Han
     upstream.destroy();
     settle({ kind: 'client-gone' });
   };
-  const connectTimer = setTimeout(() => {
-    if (upstream.connecting) onFailure(new Error(`connect to the app timed out after ${options.connectTimeoutMs} ms`));
-  }, options.connectTimeoutMs);
-  const answerTimer = setTimeout(() => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`)), options.handshakeTimeoutMs);
+  // One timer for both limits: it first fires at the connect timeout, and if the
+  // connection is up by then a second one covers what is left of the handshake timeout.
+  // Almost every handshake ends long before either, so only one timer is ever made.
+  const answerTimeout = (): void => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`));
+  let timer = setTimeout(() => {
+    if (upstream.connecting) return onFailure(new Error(`connect to the app timed out after ${options.connectTimeoutMs} ms`));
+    const leftMs = options.handshakeTimeoutMs - (performance.now() - startedAt);
+    if (leftMs <= 0) answerTimeout();
+    else timer = setTimeout(answerTimeout, leftMs);
+  }, Math.min(options.connectTimeoutMs, options.handshakeTimeoutMs));
 
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
@@ -62,16 +67,16 @@ export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: Han
     }
     const head = received.subarray(0, end + HEAD_END.length);
     const rest = received.subarray(end + HEAD_END.length);
-    const parsed = parseResponseHead(head);
-    if (!parsed) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
+    const statusCode = statusCodeOf(head);
+    if (statusCode < 0) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
     // Paused so no byte is emitted between our listener going and the next owner's coming.
     upstream.pause();
     client.write(head);
-    if (parsed.statusCode === 101) {
+    if (statusCode === 101) {
       settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
     } else {
-      settle({ kind: 'refused', statusCode: parsed.statusCode });
-      relayRefusal(upstream, client, rest, responseEndOf(parsed.statusCode, parsed.headers));
+      settle({ kind: 'refused', statusCode });
+      relayRefusal(upstream, client, rest, responseEndOf(statusCode, responseHeaders(head)));
     }
   };
 
@@ -89,10 +94,21 @@ function requestHead(req: UpgradeRequest): string {
   return head + '\r\n';
 }
 
-function parseResponseHead(head: Buffer): { statusCode: number; headers: Map<string, string> } | undefined {
+/** `HTTP/1.x NNN` at the start of the head, read off the bytes: the status, or -1. */
+export function statusCodeOf(head: Buffer): number {
+  // "HTTP/1." then 0 or 1, a space, three digits, and a space or the CR of an empty reason.
+  if (head.length < 13 || head.readUInt32BE(0) !== 0x48545450 || head[4] !== 0x2f || head[5] !== 0x31 || head[6] !== 0x2e) return -1;
+  if ((head[7] !== 0x30 && head[7] !== 0x31) || head[8] !== 0x20 || (head[12] !== 0x20 && head[12] !== 0x0d)) return -1;
+  const d1 = head[9]! - 0x30;
+  const d2 = head[10]! - 0x30;
+  const d3 = head[11]! - 0x30;
+  if (d1 < 1 || d1 > 5 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) return -1;
+  return d1 * 100 + d2 * 10 + d3;
+}
+
+/** A refusal's headers (the rare path), read only to know where its body ends. */
+function responseHeaders(head: Buffer): Map<string, string> {
   const lines = head.toString('latin1').split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]!);
-  if (!status) return undefined;
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
@@ -101,7 +117,7 @@ function parseResponseHead(head: Buffer): { statusCode: number; headers: Map<str
     const value = line.slice(colon + 1).trim();
     headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
   }
-  return { statusCode: Number(status[1]), headers };
+  return headers;
 }
 
 /** The rest of a refusal (its body) goes to the client as is; then both connections close. */
