@@ -5,7 +5,7 @@
 // objects are made, and nothing of the handshake stays attached to the sockets.
 import { connect, type Socket } from 'node:net';
 import type { Address } from '../config/config.js';
-import { withForwardedHeaders } from '../protocol/forwarded-headers.js';
+import { forwardedUpgradeHead } from '../protocol/forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from '../protocol/response-end.js';
 import type { UpgradeRequest } from './upgrade-request.js';
 
@@ -88,10 +88,7 @@ export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: Han
 
 /** Header values arrive latin1-decoded: written back as latin1 they are the client's bytes. */
 function requestHead(req: UpgradeRequest): string {
-  const headers = withForwardedHeaders(req, false);
-  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return head + '\r\n';
+  return forwardedUpgradeHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, req.socket.remoteAddress);
 }
 
 /** `HTTP/1.x NNN` at the start of the head, read off the bytes: the status, or -1. */
