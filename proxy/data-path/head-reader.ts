@@ -1,6 +1,7 @@
 // The first request head of a data-port connection, read off the raw socket with
 // hard limits: at most `maxHeaderSize` bytes (else 431), within `timeoutMs` of the
-// connect (else 408: slowloris), strictly parsed (else 400). A plain WebSocket
+// connect (else 408: slowloris, checked by the owner's sweep, `expireSlowHead`, so no
+// connection costs a timer), strictly parsed (else 400). A plain WebSocket
 // upgrade then goes straight to the tunnel path, without Node's HTTP server, its
 // parser and its request objects; anything else (plain HTTP, other upgrades,
 // bodies, HTTP/1.0) is handed, bytes untouched, to the HTTP server that handles
@@ -33,7 +34,7 @@ interface ReaderState {
   /** A partial head: `buffered[0, length)`, capacity doubled as it grows (no quadratic copying). */
   buffered: Buffer | undefined;
   length: number;
-  timer: NodeJS.Timeout;
+  readonly startedAtMs: number;
 }
 
 const kReader = Symbol('ws-sidecar.headReader');
@@ -42,9 +43,9 @@ type ReadingSocket = Socket & { [kReader]?: ReaderState };
 const STATUS_LINES = { 400: 'HTTP/1.1 400 Bad Request', 408: 'HTTP/1.1 408 Request Timeout', 431: 'HTTP/1.1 431 Request Header Fields Too Large' } as const;
 
 /** Starts reading the first head; exactly one handler is called, or the socket is refused. */
-export function readRequestHead(socket: Socket, options: HeadReaderOptions, handlers: HeadReaderHandlers): void {
+export function readRequestHead(socket: Socket, options: HeadReaderOptions, handlers: HeadReaderHandlers, nowMs = performance.now()): void {
   const reading = socket as ReadingSocket;
-  reading[kReader] = { options, handlers, buffered: undefined, length: 0, timer: setTimeout(onHeadTimeout, options.timeoutMs, socket) };
+  reading[kReader] = { options, handlers, buffered: undefined, length: 0, startedAtMs: nowMs };
   socket.on('data', onHeadData).on('error', onHeadError).on('close', onHeadClose);
 }
 
@@ -64,7 +65,7 @@ function onHeadData(this: ReadingSocket, chunk: Buffer): void {
   }
   const head = parseRequestHead(bytes, end);
   if (isRequestHeadError(head)) return refuse(this, 400, head.error);
-  detach(this, state);
+  detach(this);
   if (isPlainWebSocketUpgrade(head)) {
     // Not flowing, no reader, as Node's HTTP server hands an upgraded socket over.
     (this as { readableFlowing: boolean | null }).readableFlowing = null;
@@ -88,8 +89,15 @@ function append(state: ReaderState, chunk: Buffer): Buffer {
   return buffer.subarray(0, needed);
 }
 
-function onHeadTimeout(socket: ReadingSocket): void {
-  if (socket[kReader] !== undefined) refuse(socket, 408, 'request head not complete within --handshake-timeout');
+/**
+ * Refuses (408) a head still not whole `timeoutMs` after its connect. The owner calls
+ * this from one periodic sweep over its reading sockets; true if the socket was refused.
+ */
+export function expireSlowHead(socket: Socket, nowMs: number): boolean {
+  const state = (socket as ReadingSocket)[kReader];
+  if (state === undefined || nowMs - state.startedAtMs < state.options.timeoutMs) return false;
+  refuse(socket, 408, 'request head not complete within --handshake-timeout');
+  return true;
 }
 
 function onHeadError(this: ReadingSocket): void {
@@ -100,12 +108,11 @@ function onHeadError(this: ReadingSocket): void {
 function onHeadClose(this: ReadingSocket): void {
   const state = this[kReader];
   if (state === undefined) return;
-  detach(this, state);
+  detach(this);
   state.handlers.onAbandoned?.(this);
 }
 
-function detach(socket: ReadingSocket, state: ReaderState): void {
-  clearTimeout(state.timer);
+function detach(socket: ReadingSocket): void {
   socket[kReader] = undefined;
   socket.pause();
   socket.off('data', onHeadData).off('error', onHeadError).off('close', onHeadClose);
@@ -118,7 +125,7 @@ function detach(socket: ReadingSocket, state: ReaderState): void {
  */
 function refuse(socket: ReadingSocket, status: 400 | 408 | 431, reason: string): void {
   const state = socket[kReader]!;
-  detach(socket, state);
+  detach(socket);
   state.handlers.onRefused?.(socket, status, reason);
   socket.on('error', destroyOnError);
   socket.on('data', drop);

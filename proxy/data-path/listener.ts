@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Config } from '../config/config.js';
-import { readRequestHead, type HeadReaderHandlers, type HeadReaderOptions } from './head-reader.js';
+import { expireSlowHead, readRequestHead, type HeadReaderHandlers, type HeadReaderOptions } from './head-reader.js';
 import { HeadRequest, type UpgradeRequest } from './upgrade-request.js';
 
 export interface DataHandlers {
@@ -24,6 +24,8 @@ export class DataListener {
   private readonly reading = new Set<Socket>();
   private readonly headOptions: HeadReaderOptions;
   private readonly headHandlers: HeadReaderHandlers;
+  /** One sweep for every slow head (slowloris), as Node's HTTP server checks its own: no timer per connection. */
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(config: Config, handlers: DataHandlers) {
     this.http = createHttpServer(
@@ -56,7 +58,15 @@ export class DataListener {
     };
     // Half-open client sockets as Node's HTTP server has them: a peer's FIN does not end our side.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    this.sweep = setInterval(this.expireSlowHeads, Math.max(100, Math.min(1000, config.handshakeTimeoutMs / 4)));
+    this.sweep.unref();
   }
+
+  private readonly expireSlowHeads = (): void => {
+    const now = performance.now();
+    // Refused sockets leave the set; deleting while iterating a Set is safe.
+    for (const socket of this.reading) if (expireSlowHead(socket, now)) this.reading.delete(socket);
+  };
 
   private readonly onConnection = (socket: Socket): void => {
     this.reading.add(socket);
@@ -65,6 +75,7 @@ export class DataListener {
 
   /** Stops listening and closes what is still open (tunnels are the registry's). */
   close(): Promise<void> {
+    clearInterval(this.sweep);
     for (const socket of this.reading) socket.destroy();
     this.reading.clear();
     return new Promise((resolve) => {

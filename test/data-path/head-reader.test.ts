@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRequestHead, type HeadReaderOptions } from '../../proxy/data-path/head-reader.js';
+import { expireSlowHead, readRequestHead, type HeadReaderOptions } from '../../proxy/data-path/head-reader.js';
 import type { RequestHead } from '../../proxy/protocol/request-head.js';
 
 type Outcome =
@@ -15,8 +15,10 @@ const UPGRADE = 'GET /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n
 const FRAME = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x69 ^ 1, 0x21 ^ 2]);
 
 let server: Server | undefined;
+let sweep: NodeJS.Timeout | undefined;
 const opened: Socket[] = [];
 afterEach(async () => {
+  clearInterval(sweep);
   for (const socket of opened.splice(0)) socket.destroy();
   if (server) await new Promise((resolve) => server!.close(resolve));
   server = undefined;
@@ -56,6 +58,10 @@ async function startReader(options: Partial<HeadReaderOptions> = {}): Promise<{ 
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  // The owner's sweep for slow heads, as the data listener runs it.
+  sweep = setInterval(() => {
+    for (const socket of opened) expireSlowHead(socket, performance.now());
+  }, 20);
   return {
     port: (server.address() as AddressInfo).port,
     next: () => (outcomes.length > 0 ? Promise.resolve(outcomes.shift()!) : new Promise((resolve) => waiting.push(resolve))),
