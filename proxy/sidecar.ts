@@ -42,7 +42,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     traffic: () => traffic.read(),
   });
   registry.onClosed((tunnel) => {
-    admission.tunnelClosed(tunnel.clientIp);
+    admission.tunnelClosed(tunnel.ticket);
     metrics.connectionDuration.observe((Date.now() - tunnel.openedAtMs) / 1000);
     metrics.countClose(tunnel.closeInitiator ?? 'client', tunnel.closeCode ?? CLOSE_ABNORMAL);
     if (logger.isLevelEnabled('debug')) {

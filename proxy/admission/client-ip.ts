@@ -6,14 +6,19 @@ import { stripMappedPrefix } from '../protocol/forwarded-headers.js';
 
 /** What admission reads of an upgrade request (Node's IncomingMessage has it, so has the head reader's). */
 export interface AdmissionRequest {
+  readonly url?: string;
   readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
   readonly socket: { readonly remoteAddress?: string };
 }
 
 export type ClientIpResolver = (req: AdmissionRequest) => string;
 
-export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
-  if (trustedProxies.length === 0) return (req) => stripMappedPrefix(req.socket.remoteAddress ?? '');
+/** Whether an address is one of `--trusted-proxies`; also decides whose tenant header is believed. */
+export type TrustedPeerCheck = (address: string) => boolean;
+
+export function createTrustedPeerCheck(trustedProxies: readonly string[]): TrustedPeerCheck {
+  if (trustedProxies.length === 0) return () => false;
   const trusted = new BlockList();
   for (const cidr of trustedProxies) {
     const [address, prefix] = cidr.split('/') as [string, string | undefined];
@@ -21,12 +26,22 @@ export function createClientIpResolver(trustedProxies: readonly string[]): Clien
     if (prefix === undefined) trusted.addAddress(address, family);
     else trusted.addSubnet(address, Number(prefix), family);
   }
-  const isTrusted = (address: string): boolean => {
+  return (address) => {
     const family = isIP(address);
     return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
   };
+}
+
+/** The socket's own peer, without the IPv4-mapped prefix. */
+export function peerAddressOf(req: AdmissionRequest): string {
+  return stripMappedPrefix(req.socket.remoteAddress ?? '');
+}
+
+export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
+  if (trustedProxies.length === 0) return peerAddressOf;
+  const isTrusted = createTrustedPeerCheck(trustedProxies);
   return (req) => {
-    const peer = stripMappedPrefix(req.socket.remoteAddress ?? '');
+    const peer = peerAddressOf(req);
     if (!isTrusted(peer)) return peer;
     const header = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))

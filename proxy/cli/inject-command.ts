@@ -4,11 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { parseCommandArgs, type OptionSpecs } from '../config/cli-args.js';
 import type { CliIo } from './cli-io.js';
 import { INJECTOR_HELP, INJECTOR_OPTIONS, injectorOptions } from '../inject/injector-options.js';
-import { injectManifests } from '../inject/manifests.js';
+import { injectManifests, type ManifestSource } from '../inject/manifests.js';
 
 export const INJECT_OPTIONS: OptionSpecs = {
   filename: { type: 'string', short: 'f', multiple: true },
   all: { type: 'boolean' },
+  'keep-target-ports': { type: 'boolean' },
   namespace: { type: 'string', short: 'n' },
   ...INJECTOR_OPTIONS,
 };
@@ -21,10 +22,14 @@ every pod that opts in (annotation ws-sidecar.io/inject: "true"). Other kinds pa
 
   -f, --filename <file|->        input file, repeatable; - or none reads stdin
   --all                          inject every pod that does not opt out ("false")
+  --keep-target-ports            leave Services alone: by default a Service in the input that
+                                 selects only injected pods and targets the app port by number
+                                 (or by default) gets targetPort = the sidecar's port
   -n, --namespace <ns>           namespace of objects that name none (part of the drain token's identity)
 ${INJECTOR_HELP}
 
-Warnings go to stderr. Exit 2 on unreadable or unparsable input (nothing is printed then).`;
+stderr says, per object, what was injected or skipped and why, which Services were rewritten,
+and warnings. Exit 2 on unreadable or unparsable input (nothing is printed then).`;
 
 export async function injectCommand(argv: readonly string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
   const parsed = parseCommandArgs(argv, INJECT_OPTIONS);
@@ -36,32 +41,33 @@ export async function injectCommand(argv: readonly string[], io: CliIo & { stdin
   }
   const files = (parsed.values.filename as string[] | undefined) ?? ['-'];
   const namespace = typeof parsed.values.namespace === 'string' ? parsed.values.namespace : undefined;
-  const outputs: string[] = [];
+  const sources: ManifestSource[] = [];
   const errors: string[] = [];
-  const warnings: string[] = [];
   for (const file of files) {
     const source = file === '-' ? '<stdin>' : file;
-    let text: string;
     try {
-      text = file === '-' ? await readAll(io.stdin ?? process.stdin) : await readFile(file, 'utf8');
+      sources.push({ source, text: file === '-' ? await readAll(io.stdin ?? process.stdin) : await readFile(file, 'utf8') });
     } catch (err) {
       errors.push(`${source}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      continue;
     }
-    const result = injectManifests(text, source, { ...options, all: parsed.values.all === true, tokenFallback: 'content', ...(namespace ? { namespace } : {}) });
-    if (!result.ok) {
-      errors.push(...result.problems);
-      continue;
-    }
-    outputs.push(result.output);
-    for (const outcome of result.outcomes) for (const warning of outcome.warnings) warnings.push(`${source}: ${outcome.object}: ${warning}`);
   }
-  if (errors.length > 0) {
+  const result = injectManifests(sources, {
+    ...options,
+    all: parsed.values.all === true,
+    keepTargetPorts: parsed.values['keep-target-ports'] === true,
+    tokenFallback: 'content',
+    ...(namespace ? { namespace } : {}),
+  });
+  if (!result.ok) errors.push(...result.problems);
+  if (errors.length > 0 || !result.ok) {
     io.stderr.write(`ws-sidecar inject: input is not valid YAML or cannot be read; nothing was written:\n${errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  for (const warning of warnings) io.stderr.write(`ws-sidecar inject: warning: ${warning}\n`);
-  io.stdout.write(joinStreams(outputs));
+  for (const outcome of result.outcomes) {
+    for (const line of outcome.said) io.stderr.write(`ws-sidecar inject: ${outcome.source}: ${outcome.object}: ${line}\n`);
+    for (const warning of outcome.warnings) io.stderr.write(`ws-sidecar inject: warning: ${outcome.source}: ${outcome.object}: ${warning}\n`);
+  }
+  io.stdout.write(joinStreams(result.outputs));
   return 0;
 }
 

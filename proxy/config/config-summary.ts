@@ -1,6 +1,6 @@
 // The running configuration as flag name → value, for /status. Secrets are never shown.
-import type { Address, Config, UpstreamCheck } from './config.js';
-import { configKeyOf, formatAddress, formatCheck } from './config.js';
+import type { Address, Config, TenantSource, UpstreamCheck } from './config.js';
+import { configKeyOf, formatAddress, formatCheck, formatTenantSource } from './config.js';
 import { RUN_FLAGS, type FlagSpec } from './flags.js';
 
 export type SummaryValue = string | number | boolean | readonly string[];
@@ -26,6 +26,8 @@ function shownValue(spec: FlagSpec, value: unknown): SummaryValue {
       return (value as number) / 1000;
     case 'check':
       return formatCheck(value as UpstreamCheck);
+    case 'tenant':
+      return formatTenantSource(value as TenantSource | undefined);
     default:
       return value as SummaryValue;
   }

@@ -11,6 +11,12 @@ export type UpstreamCheck =
   | { readonly kind: 'tcp' }
   | { readonly kind: 'http' | 'ws'; readonly path: string };
 
+/** Where a connection's tenant comes from (`--tenant-from`). Header names are lower-cased. */
+export interface TenantSource {
+  readonly from: 'header' | 'query' | 'cookie';
+  readonly name: string;
+}
+
 export interface Config {
   readonly listen: Address;
   readonly upstream: Address;
@@ -19,6 +25,10 @@ export interface Config {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly trustedProxies: readonly string[];
+  /** Unset: no connection has a tenant. */
+  readonly tenantFrom: TenantSource | undefined;
+  readonly maxConnectionsPerTenant: number;
+  readonly fleetMaxConnections: number;
   readonly acceptRate: number;
   readonly acceptBurst: number;
   readonly rejectWith: 'http' | 'close';
@@ -103,6 +113,24 @@ export function formatCheck(check: UpstreamCheck): string {
   return check.kind === 'tcp' ? 'tcp' : `${check.kind}:${check.path}`;
 }
 
+// RFC 9110 token characters: what a header or cookie name may be made of.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function parseTenantSource(raw: string): TenantSource | undefined {
+  const match = /^(header|query|cookie):(.+)$/.exec(raw);
+  if (!match) return undefined;
+  const from = match[1] as TenantSource['from'];
+  const name = match[2]!;
+  if (from === 'query') return /^[^\s&=#]+$/.test(name) ? { from, name } : undefined;
+  if (!TOKEN.test(name)) return undefined;
+  return { from, name: from === 'header' ? name.toLowerCase() : name };
+}
+
+/** `header:<name>`, `query:<name>` or `cookie:<name>`: the flag's own spelling; '' when unset. */
+export function formatTenantSource(source: TenantSource | undefined): string {
+  return source ? `${source.from}:${source.name}` : '';
+}
+
 /** Parses one flag value; shared by the CLI, env vars and the injector's annotations. */
 export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
   const bad = (expected: string): Parsed => ({
@@ -150,6 +178,11 @@ export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
       const check = parseCheck(text);
       return check ? { ok: true, value: Object.freeze(check) } : bad('tcp, http:/path or ws:/path');
     }
+    case 'tenant': {
+      if (text === '') return { ok: true, value: undefined };
+      const source = parseTenantSource(text);
+      return source ? { ok: true, value: Object.freeze(source) } : bad('header:<name>, query:<name> or cookie:<name>');
+    }
     case 'string':
       return { ok: true, value: String(raw) };
   }
@@ -182,6 +215,13 @@ function crossCheck(config: Config): string[] {
   }
   if (config.acceptBurst > 0 && config.acceptRate === 0) {
     problems.push('--accept-burst needs --accept-rate');
+  }
+  if (config.maxConnectionsPerTenant > 0 && config.tenantFrom === undefined) {
+    problems.push('--max-connections-per-tenant needs --tenant-from (which request part names the tenant)');
+  }
+  if (config.tenantFrom?.from === 'header' && config.trustedProxies.length === 0) {
+    // A client could otherwise fill another tenant's quota by sending its name.
+    problems.push('--tenant-from header:… needs --trusted-proxies: a tenant header is believed only from a trusted proxy');
   }
   return problems;
 }

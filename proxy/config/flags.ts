@@ -11,6 +11,7 @@ export type FlagKind =
   | 'enum'
   | 'cidrs' // comma-separated CIDR list
   | 'check' // tcp | http:/path | ws:/path
+  | 'tenant' // header:<name> | query:<name> | cookie:<name>
   | 'string';
 
 export interface FlagSpec {
@@ -33,6 +34,9 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'max-connections', kind: 'count', default: '10000', help: 'cap on concurrent WebSocket connections (0 = unlimited)' },
   { name: 'max-connections-per-ip', kind: 'count', default: '0', help: 'cap per client IP (0 = unlimited)' },
   { name: 'trusted-proxies', kind: 'cidrs', default: '', help: 'CIDRs whose X-Forwarded-For is believed' },
+  { name: 'tenant-from', kind: 'tenant', default: '', help: 'names each connection\'s tenant; a header is read from --trusted-proxies peers only' },
+  { name: 'max-connections-per-tenant', kind: 'count', default: '0', help: 'cap per tenant: fleet-wide in fleet mode, else per pod (0 = unlimited)' },
+  { name: 'fleet-max-connections', kind: 'count', default: '0', help: 'cap on the whole fleet\'s connections, in fleet mode (0 = none)' },
   { name: 'accept-rate', kind: 'rate', default: '0', help: 'new WebSocket connections per second (0 = unlimited)' },
   { name: 'accept-burst', kind: 'count', default: '0', help: 'token bucket size for --accept-rate (0 = max(1, rate))' },
   { name: 'reject-with', kind: 'enum', default: 'http', choices: ['http', 'close'], help: 'reject upgrades with HTTP 503/429 or a handshake + close 1013' },

@@ -1,6 +1,7 @@
 // One proxied WebSocket connection after the app's 101: two pumps, the close
 // handshake, and a symmetric teardown (one side ending ends the other).
 import type { Socket } from 'node:net';
+import type { AdmissionTicket } from '../admission/admission.js';
 import { Boundary, type FrameError } from '../protocol/frame-scanner.js';
 import { buildCloseFrame, CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
 import { Pump, type PumpOwner } from './pump.js';
@@ -47,8 +48,8 @@ export class Tunnel implements PumpOwner {
   constructor(
     readonly client: Socket,
     readonly upstream: Socket,
-    /** The client's address as admission saw it (X-Forwarded-For from trusted proxies). */
-    readonly clientIp: string,
+    /** The slots admission gave this connection: given back when both sockets are gone. */
+    readonly ticket: AdmissionTicket,
     private readonly options: TunnelOptions,
     private readonly observer: TunnelObserver,
   ) {
@@ -71,6 +72,11 @@ export class Tunnel implements PumpOwner {
     if (upstreamHead.length > 0) this.toClient.receive(upstreamHead);
     this.client.resume();
     this.upstream.resume();
+  }
+
+  /** The client's address as admission saw it (X-Forwarded-For from trusted proxies). */
+  get clientIp(): string {
+    return this.ticket.clientIp;
   }
 
   get isClosing(): boolean {

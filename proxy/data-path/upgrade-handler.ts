@@ -2,7 +2,7 @@
 // start the tunnel, and give the slot back whatever happens.
 import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Admission } from '../admission/admission.js';
+import type { Admission, AdmissionDecision, AdmissionTicket } from '../admission/admission.js';
 import type { Config } from '../config/config.js';
 import { CloseCode } from '../protocol/frames.js';
 import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
@@ -53,25 +53,59 @@ export class UpgradeHandler {
     }
     const decision = this.admission.decide(req);
     if (!decision.admitted) {
-      this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
-      rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
+      this.refuse(req, client, head, decision);
       return;
     }
-    const clientIp = decision.clientIp;
-    forwardUpgrade(req, client, this.config, (outcome) => {
-      if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, clientIp, outcome);
-      else this.endWithoutTunnel(req, client, head, clientIp, outcome);
-      for (const listener of this.settledListeners) listener();
-    });
+    if (decision.awaitsFleet) this.awaitFleet(req, client, head, decision);
+    else this.forward(req, client, head, decision);
   };
 
-  private startTunnel(req: UpgradeRequest, client: Socket, head: Buffer, clientIp: string, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
+  private refuse(req: UpgradeRequest, client: Socket, head: Buffer, decision: Extract<AdmissionDecision, { admitted: false }>): void {
+    this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
+    rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
+  }
+
+  /** One store round trip, bounded by --fleet-timeout; the ticket holds its pending slot meanwhile. */
+  private awaitFleet(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket): void {
+    let gone = false;
+    const onGone = (): void => {
+      gone = true;
+    };
+    client.on('close', onGone).on('end', onGone);
+    void this.admission.confirm(ticket).then((decision) => {
+      client.off('close', onGone).off('end', onGone);
+      if (!decision.admitted) {
+        // confirm() gave the slots back.
+        this.refuse(req, client, head, decision);
+        this.settled();
+      } else if (gone || client.destroyed) {
+        this.admission.handshakeEnded(ticket, false);
+        this.settled();
+      } else {
+        this.forward(req, client, head, ticket);
+      }
+    });
+  }
+
+  private forward(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket): void {
+    forwardUpgrade(req, client, this.config, (outcome) => {
+      if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, ticket, outcome);
+      else this.endWithoutTunnel(req, client, head, ticket, outcome);
+      this.settled();
+    });
+  }
+
+  private settled(): void {
+    for (const listener of this.settledListeners) listener();
+  }
+
+  private startTunnel(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
     this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
-    const tunnel = new Tunnel(client, outcome.upstream, clientIp, this.config, this.registry);
+    const tunnel = new Tunnel(client, outcome.upstream, ticket, this.config, this.registry);
     client.off('error', this.onHandshakeError);
     this.registry.add(tunnel);
-    this.admission.handshakeEnded(clientIp, true);
+    this.admission.handshakeEnded(ticket, true);
     tunnel.start(head, outcome.upstreamHead);
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
@@ -79,8 +113,8 @@ export class UpgradeHandler {
     for (const listener of this.openedListeners) listener(tunnel);
   }
 
-  private endWithoutTunnel(req: UpgradeRequest, client: Socket, head: Buffer, clientIp: string, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
-    this.admission.handshakeEnded(clientIp, false);
+  private endWithoutTunnel(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
+    this.admission.handshakeEnded(ticket, false);
     if (outcome.kind === 'client-gone') return;
     // The app unreachable, too slow, or refusing the upgrade (its answer was relayed as is).
     this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });

@@ -47,10 +47,22 @@ export type SkipReason =
   | 'no_app_port'
   | 'bad_port';
 
+/** Where traffic must go for an injected pod: a Service that targets `appPort` bypasses the sidecar. */
+export interface PodRouting {
+  readonly appPort: number;
+  readonly dataPort: number;
+  readonly adminPort: number;
+  /** The app port's name, now the sidecar's: a Service targeting it by name reaches the sidecar. */
+  readonly takenOverName?: string;
+}
+
 export interface InjectResult {
   readonly pod: PodLike;
   readonly warnings: string[];
   readonly skipped?: SkipReason;
+  readonly routing?: PodRouting;
+  /** The warning (one of `warnings`) that no Service finds the sidecar by name; moot once a Service is fixed. */
+  readonly bypass?: string;
 }
 
 /** Added to drain delay + drain timeout: time for the app's own shutdown after the drain. */
@@ -99,15 +111,19 @@ export function inject(input: PodLike, options: InjectOptions): InjectResult {
   const adminPortNumber = pickPort(PREFERRED_ADMIN_PORT, used);
   const names = usedPortNames(spec);
 
+  const takenOverName = app.portIndex !== undefined ? app.name : undefined;
+  const routing: PodRouting = { appPort: app.port, dataPort: dataPortNumber, adminPort: adminPortNumber, ...(takenOverName ? { takenOverName } : {}) };
   let dataName: string | undefined;
-  if (app.name !== undefined && app.portIndex !== undefined) {
+  let bypass: string | undefined;
+  if (takenOverName !== undefined) {
     // The takeover: a Service whose targetPort is this name now reaches the sidecar.
-    delete appContainer.ports![app.portIndex]!.name;
-    dataName = app.name;
-    rewriteNamedHandlers(appContainer, app.name, app.port);
+    delete appContainer.ports![app.portIndex!]!.name;
+    dataName = takenOverName;
+    rewriteNamedHandlers(appContainer, takenOverName, app.port);
   } else {
     dataName = names.has(DATA_PORT_NAME) ? undefined : DATA_PORT_NAME;
-    warnings.push(`app port ${app.port} has no name: a Service must target the sidecar port ${dataPortNumber} (or name ${dataName ?? 'it'}), else clients bypass the sidecar`);
+    bypass = `app port ${app.port} has no name: a Service must target the sidecar port ${dataPortNumber} (or name ${dataName ?? 'it'}), else clients bypass the sidecar`;
+    warnings.push(bypass);
   }
   const dataPort = namedPort(dataName, dataPortNumber);
   const adminPort = namedPort(names.has(ADMIN_PORT_NAME) ? undefined : ADMIN_PORT_NAME, adminPortNumber);
@@ -137,7 +153,7 @@ export function inject(input: PodLike, options: InjectOptions): InjectResult {
   const neededSeconds = Math.ceil((flags.config.drainDelayMs + flags.config.drainTimeoutMs) / 1000) + GRACE_MARGIN_SECONDS;
   if ((spec.terminationGracePeriodSeconds ?? KUBERNETES_DEFAULT_GRACE_SECONDS) < neededSeconds) spec.terminationGracePeriodSeconds = neededSeconds;
   (metadata.annotations ??= {})[ANNOTATIONS.status] = STATUS_INJECTED;
-  return { pod, warnings };
+  return { pod, warnings, routing, ...(bypass ? { bypass } : {}) };
 }
 
 function addAppPreStop(app: Container, adminPort: number, token: string, native: boolean, warnings: string[]): void {

@@ -5,6 +5,8 @@ export const CONNECTION_OUTCOMES = [
   'accepted',
   'rejected_capacity',
   'rejected_client_limit',
+  'rejected_tenant_limit',
+  'rejected_fleet_capacity',
   'rejected_rate',
   'rejected_draining',
   'upstream_failed',

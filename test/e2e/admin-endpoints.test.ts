@@ -42,7 +42,7 @@ describe('admin endpoints', () => {
     expect(status.connections).toEqual({
       active: 0,
       max: 25,
-      outcomes: { accepted: 0, rejected_capacity: 0, rejected_client_limit: 0, rejected_rate: 0, rejected_draining: 0, upstream_failed: 0 },
+      outcomes: { accepted: 0, rejected_capacity: 0, rejected_client_limit: 0, rejected_tenant_limit: 0, rejected_fleet_capacity: 0, rejected_rate: 0, rejected_draining: 0, upstream_failed: 0 },
       closesByInitiator: { client: 0, upstream: 0, sidecar: 0 },
     });
     expect(status.drain).toEqual({ draining: false, phase: 'running' });

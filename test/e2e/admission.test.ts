@@ -5,36 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { closed, openClient, startApp } from '../helpers/apps.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
+import { attempt, metric, type Attempt } from '../helpers/upgrade-attempt.js';
 import { withSidecar } from '../helpers/with-sidecar.js';
-
-type Attempt =
-  | { kind: 'open'; ws: WebSocket; closed: Promise<{ code: number; reason: string }> }
-  | { kind: 'http'; status: number; retryAfter?: string; body: string }
-  | { kind: 'error' };
-
-/** One upgrade attempt, reporting how the sidecar answered it. */
-function attempt(url: string, options: { localAddress?: string; headers?: Record<string, string>; protocols?: string[] } = {}): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, options.protocols, { localAddress: options.localAddress, headers: options.headers });
-    // Listening from the start: in close mode the close may come in the same read as the 101.
-    const closedInfo = new Promise<{ code: number; reason: string }>((done) => ws.once('close', (code, reason) => done({ code, reason: reason.toString() })));
-    ws.once('open', () => resolve({ kind: 'open', ws, closed: closedInfo }));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ kind: 'http', status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body }));
-    });
-    ws.once('error', () => {
-      if (ws.readyState !== WebSocket.OPEN) resolve({ kind: 'error' });
-    });
-  });
-}
-
-async function metric(adminPort: number, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-  const match = pattern.exec(text);
-  return match ? Number(match[1]) : NaN;
-}
 
 describe('admission', () => {
   it('cap 50: of 80 concurrent upgrades exactly 50 open and 30 get 503; closing 10 admits 10 more', async () => {

@@ -20,7 +20,7 @@ describe('metrics cardinality', () => {
 
   beforeAll(async () => {
     app = await startApp();
-    sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--max-connections', '0', '--max-pending-handshakes', '0']);
+    sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--tenant-from', 'query:org', '--max-connections-per-tenant', '100']);
   });
 
   afterAll(async () => {
@@ -60,7 +60,7 @@ describe('metrics cardinality', () => {
     for (let start = 0; start < CONNECTIONS; start += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, CONNECTIONS - start) }, (_, i) => {
         const n = start + i;
-        return connectAndClose(`/tenant-${n % 97}/room/${n}?user=${n}&t=${n * 7919}`, n % 2 === 0 ? 'close' : 'drop');
+        return connectAndClose(`/tenant-${n % 97}/room/${n}?user=${n}&t=${n * 7919}&org=acme-${n}`, n % 2 === 0 ? 'close' : 'drop');
       });
       for (const port of await Promise.all(batch)) clientPorts.add(port);
     }
@@ -87,10 +87,10 @@ describe('metrics cardinality', () => {
     expect(sample(after, 'ws_sidecar_closes_total', { initiator: 'client', code: '1006' })).toBe(CONNECTIONS / 2 + 1);
     expect(sample(after, 'ws_sidecar_http_requests_total', { code_class: '2xx' })).toBe(HTTP_REQUESTS + 1);
 
-    // No label value anywhere carries a path, an address or a client port.
+    // No label value anywhere carries a path, an address, a tenant (each user is one) or a client port.
     for (const key of after.keys()) {
       for (const [, label, value] of key.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-        expect(value, key).not.toMatch(/\/|127\.0\.0\.1|tenant|room/);
+        expect(value, key).not.toMatch(/\/|127\.0\.0\.1|tenant-\d|room|acme-/);
         // Histogram bounds (`le`) are numbers by design; no other label may be a port.
         if (label !== 'le') expect(clientPorts.has(Number(value)), key).toBe(false);
       }

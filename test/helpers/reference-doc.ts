@@ -31,6 +31,7 @@ const VALUE_OF_KIND: Record<FlagSpec['kind'], string> = {
   enum: '',
   cidrs: 'comma-separated CIDRs',
   check: '`tcp`, `http:<path>` or `ws:<path>`',
+  tenant: '`header:<name>`, `query:<name>` or `cookie:<name>`',
   string: 'text',
 };
 

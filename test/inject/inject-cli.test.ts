@@ -14,6 +14,8 @@ import { startWebhookProcess } from '../helpers/webhook-process.js';
 
 const fixture = (name: string): string => new URL(`../fixtures/inject/${name}`, import.meta.url).pathname;
 const goldenStdout = (name: string): string => readFileSync(fixture(name), 'utf8').replace(/^# (exit|stderr): .*\n/gm, '');
+const goldenStderr = (name: string, source: string): string =>
+  [...readFileSync(fixture(name), 'utf8').matchAll(/^# stderr: (.*)$/gm)].map((match) => match[1]!.replace('<stdin>', source) + '\n').join('');
 
 let dir: string;
 beforeAll(() => {
@@ -24,7 +26,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('ws-sidecar inject (real process)', () => {
   it('reads files and prints what the goldens say', async () => {
     const result = await runCli(['inject', '-f', fixture('basic-pod.yaml'), '-f', fixture('two-containers.yaml'), ...GOLDEN_ARGS]);
-    expect(result.stderr).toBe('');
+    expect(result.stderr).toBe(goldenStderr('basic-pod.golden.yaml', fixture('basic-pod.yaml')) + goldenStderr('two-containers.golden.yaml', fixture('two-containers.yaml')));
+    expect(result.stderr).toContain(`${fixture('basic-pod.yaml')}: Pod/chat: injected: sidecar port 8080 (admin 9090) in front of app port 3000`);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(goldenStdout('basic-pod.golden.yaml') + '---\n' + goldenStdout('two-containers.golden.yaml'));
   });
@@ -35,8 +38,42 @@ describe('ws-sidecar inject (real process)', () => {
       const result = await runCli(['inject', ...args, ...GOLDEN_ARGS], { input });
       expect(result.code).toBe(0);
       expect(result.stdout).toBe(goldenStdout('port-by-number.golden.yaml'));
-      expect(result.stderr).toMatch(/^ws-sidecar inject: warning: <stdin>: Deployment\/numbered: app port 3000 has no name: a Service must target the sidecar port 8080/);
+      expect(result.stderr).toMatch(/^ws-sidecar inject: <stdin>: Deployment\/numbered: injected: .*\nws-sidecar inject: warning: <stdin>: Deployment\/numbered: app port 3000 has no name: a Service must target the sidecar port 8080/);
     }
+  });
+
+  it('says on stderr, per object, what it skipped and how to opt in, and changes nothing', async () => {
+    const input = readFileSync(fixture('public-manifest-not-opted-in.yaml'), 'utf8');
+    const result = await runCli(['inject', '-f', '-'], { input });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(input);
+    expect(result.stderr).toBe('ws-sidecar inject: <stdin>: Deployment/hello: skipped: not opted in; add the pod annotation ws-sidecar.io/inject: "true", or pass --all\n');
+  });
+
+  it('routes a Service of one file to the sidecar of pods in another', async () => {
+    const [service, deployment] = readFileSync(fixture('public-manifest-not-opted-in.yaml'), 'utf8').split(/^---\n/m);
+    writeFileSync(join(dir, 'service.yaml'), service!);
+    writeFileSync(join(dir, 'deployment.yaml'), deployment!);
+    const result = await runCli(['inject', '--all', '-f', join(dir, 'service.yaml'), '-f', join(dir, 'deployment.yaml')]);
+    expect(result.code).toBe(0);
+    const [outService, outDeployment] = parseAllDocuments(result.stdout).map((doc) => doc.toJS());
+    expect(outService.spec.ports).toEqual([{ port: 80, targetPort: 8080 }]);
+    const sidecar = outDeployment.spec.template.spec.containers.find((c: { name: string }) => c.name === 'ws-sidecar');
+    expect(sidecar.ports[0].containerPort).toBe(8080);
+    expect(result.stderr).toContain(`${join(dir, 'service.yaml')}: Service/hello: port 80: targetPort (unset: 80) → 8080, the sidecar of Deployment/hello`);
+    expect(result.stderr).not.toContain('warning');
+
+    // Turned off: the Service is printed as it came, and both warnings say why clients bypass the sidecar.
+    const kept = await runCli(['inject', '--all', '--keep-target-ports', '-f', join(dir, 'service.yaml'), '-f', join(dir, 'deployment.yaml')]);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout.startsWith(service!)).toBe(true);
+    expect(kept.stderr).toContain('warning: ' + join(dir, 'service.yaml') + ': Service/hello: port 80 targets app port 80 of Deployment/hello by default (no targetPort), so clients bypass the sidecar');
+    expect(kept.stderr).toContain('Deployment/hello: app port 80 has no name: a Service must target the sidecar port 8080');
+
+    // The Service alone (its pods not in the input): passed through untouched, nothing said of it.
+    const alone = await runCli(['inject', '--all', '-f', join(dir, 'service.yaml')]);
+    expect(alone.stdout).toBe(service);
+    expect(alone.stderr).toBe('');
   });
 
   it('exits 2 on unparsable YAML with a clear message and prints nothing', async () => {
@@ -109,7 +146,8 @@ describe('webhook and CLI agree', () => {
       expect(cli.code).toBe(0);
       expect(parse(cli.stdout)).toEqual(patched);
       expect(parseAllDocuments(cli.stdout)).toHaveLength(1);
-      expect(response.warnings ?? []).toEqual(cli.stderr.split('\n').filter(Boolean).map((line) => line.replace(/^ws-sidecar inject: warning: <stdin>: Pod\/\S+: /, 'ws-sidecar: ')));
+      const cliWarnings = cli.stderr.split('\n').filter((line) => line.startsWith('ws-sidecar inject: warning: '));
+      expect(response.warnings ?? []).toEqual(cliWarnings.map((line) => line.replace(/^ws-sidecar inject: warning: <stdin>: Pod\/\S+: /, 'ws-sidecar: ')));
     } finally {
       expect(await webhook.stop()).toBe(0);
     }
