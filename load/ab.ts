@@ -1,6 +1,8 @@
 // `npx tsx load/ab.ts --a OLD/proxy/main.js --b NEW/proxy/main.js`: the same bench
 // for two builds of the sidecar, in alternating rounds (A B, B A, A B, ...) so that
 // the machine's drift falls on both, then min and median of each figure and B ÷ A.
+// `--builds one,two,three` does the same for a chain of builds (each step against
+// the one before it), rotating the order every round.
 // Every run also measures the reference peers (nginx by default), so each build's
 // ratio to nginx comes from one run, not from figures taken minutes apart.
 import { spawn } from 'node:child_process';
@@ -101,11 +103,19 @@ export function abMarkdown(a: readonly BenchFile[], b: readonly BenchFile[], ref
   return lines.join('\n');
 }
 
+/** A chain of builds: each against the one before it, and every build's figures. */
+export function chainMarkdown(names: readonly string[], runs: readonly BenchFile[][], references: readonly string[]): string {
+  const out: string[] = [];
+  for (let i = 1; i < names.length; i++) out.push(`### ${names[i - 1]} → ${names[i]}`, '', abMarkdown(runs[i - 1]!, runs[i]!, references), '');
+  return out.join('\n');
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values: opts } = parseArgs({
     options: {
       a: { type: 'string' },
       b: { type: 'string' },
+      builds: { type: 'string' },
       rounds: { type: 'string', default: '3' },
       scenarios: { type: 'string', default: 'storm' },
       references: { type: 'string', default: 'nginx' },
@@ -113,6 +123,23 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     },
     strict: true,
   });
+  if (opts.builds) {
+    const builds = opts.builds.split(',');
+    const references = opts.references.split(',').filter((ref) => ref !== '');
+    const peers = ['ws-sidecar', ...references].join(',');
+    const runs: BenchFile[][] = builds.map(() => []);
+    for (let round = 0; round < Number(opts.rounds); round++) {
+      // Rotated and reversed every other round: no build always first, last or next to the same one.
+      const order = builds.map((_, i) => (i + round) % builds.length);
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        process.stderr.write(`[ab] round ${round + 1}: ${builds[i]}\n`);
+        runs[i]!.push(await benchOnce(builds[i]!, peers, opts.scenarios, opts.quick));
+      }
+    }
+    process.stdout.write(`## Chain of ${builds.length} builds, ${opts.rounds} rounds (${opts.scenarios})\n\n${chainMarkdown(builds, runs, references)}\n`);
+    process.exit(0);
+  }
   if (!opts.a || !opts.b) throw new Error('usage: npx tsx load/ab.ts --a OLD/proxy/main.js --b NEW/proxy/main.js [--rounds 3] [--scenarios storm,...] [--references nginx,...] [--quick]');
   const references = opts.references.split(',').filter((ref) => ref !== '');
   const peers = ['ws-sidecar', ...references].join(',');
