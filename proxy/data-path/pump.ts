@@ -16,6 +16,19 @@ export interface PumpOwner {
   onSidecarPong(): void;
 }
 
+/** The pump reading from a socket, and the one writing to it: listeners are shared functions, not per-pump closures. */
+const kSourceOf = Symbol('ws-sidecar.pumpReading');
+const kSinkOf = Symbol('ws-sidecar.pumpWriting');
+type PumpSocket = Socket & { [kSourceOf]?: Pump; [kSinkOf]?: Pump };
+
+function onSourceData(this: PumpSocket, chunk: Buffer): void {
+  this[kSourceOf]!.receive(chunk);
+}
+
+function onSinkDrain(this: PumpSocket): void {
+  this[kSinkOf]!.source.resume();
+}
+
 export class Pump {
   readonly scanner: FrameScanner;
   private isSealed = false;
@@ -33,8 +46,10 @@ export class Pump {
     private readonly owner: PumpOwner,
   ) {
     this.scanner = new FrameScanner(sourceIsClient);
-    source.on('data', this.onData);
-    sink.on('drain', this.onDrain);
+    (source as PumpSocket)[kSourceOf] = this;
+    (sink as PumpSocket)[kSinkOf] = this;
+    source.on('data', onSourceData);
+    sink.on('drain', onSinkDrain);
   }
 
   /** Set once this pump has written its last frame (an injected close): nothing more goes to the sink. */
@@ -42,7 +57,10 @@ export class Pump {
     return this.isSealed;
   }
 
-  /** Bytes that came before the tunnel started (with the handshake) enter here. */
+  /**
+   * Every chunk the source sends enters here, and so do the bytes that came with
+   * the handshake, before the tunnel started.
+   */
   receive(chunk: Buffer): void {
     this.onData(chunk);
   }
@@ -110,11 +128,7 @@ export class Pump {
     this.flushPending();
   }
 
-  private readonly onDrain = (): void => {
-    this.source.resume();
-  };
-
-  private readonly onData = (chunk: Buffer): void => {
+  private onData(chunk: Buffer): void {
     const scanner = this.scanner;
     let from = 0; // first byte not yet forwarded, dropped or held
     let pos = 0;
@@ -160,7 +174,7 @@ export class Pump {
     }
     if (this.heldPong !== undefined) this.heldPong.push(chunk.subarray(from));
     else this.forward(chunk, from, chunk.length);
-  };
+  }
 
   private judgePong(frame: Buffer): void {
     this.heldPong = undefined;
