@@ -31,7 +31,7 @@ export interface RunningSidecar {
 
 export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
   const registry = new TunnelRegistry();
-  const drain = new Drain(config, registry, () => admission.pendingHandshakes, logger);
+  const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
   const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
@@ -98,6 +98,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     metrics,
     async close() {
       hygiene.stop();
+      upgrades.destroyAll();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();

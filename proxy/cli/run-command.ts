@@ -3,7 +3,8 @@ import { parseCommandArgs, type OptionSpecs } from '../config/cli-args.js';
 import { loadConfig, type RawValues } from '../config/config.js';
 import { RUN_FLAGS, envNameOf } from '../config/flags.js';
 import { createLogger } from '../config/logger.js';
-import { startSidecar } from '../sidecar.js';
+import { startSidecar, type RunningSidecar } from '../sidecar.js';
+import { VERSION } from '../config/version.js';
 import { handleStopSignals } from '../drain/signals.js';
 import type { CliIo } from './cli-io.js';
 
@@ -21,17 +22,13 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   }
   const config = result.config;
   const logger = createLogger(config.logLevel);
-  let sidecar;
-  try {
-    sidecar = await startSidecar(config, logger);
-  } catch (err) {
-    logger.error({ err }, 'could not start');
-    return 1;
-  }
-  const running = sidecar;
   return new Promise<number>((resolve) => {
+    // Before any port opens, so a SIGTERM that comes during start-up drains instead of killing.
+    let started: Promise<RunningSidecar | undefined> | undefined;
     handleStopSignals({
       onFirst: async (signal) => {
+        const running = await started;
+        if (!running) return;
         await running.drain.start(signal);
         await running.close();
         resolve(0);
@@ -40,6 +37,12 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         logger.warn({ signal }, 'second signal: exiting at once');
         resolve(1);
       },
+    });
+    logger.info({ version: VERSION, pid: process.pid }, 'starting');
+    started = startSidecar(config, logger).catch((err: unknown) => {
+      logger.error({ err }, 'could not start');
+      resolve(1);
+      return undefined;
     });
   });
 }

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { AdmissionTicket } from '../admission/admission.js';
 import { Boundary, type FrameError } from '../protocol/frame-scanner.js';
 import { buildCloseFrame, CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
+import { abortSocket } from './abort-socket.js';
 import { Pump, type PumpOwner } from './pump.js';
 
 export type CloseInitiator = 'client' | 'upstream' | 'sidecar';
@@ -38,9 +39,8 @@ export class Tunnel implements PumpOwner {
   idleSweeps = 0;
   /** Sidecar pings sent since the client's last answer. */
   pingsUnanswered = 0;
-  private socketsOpen = 2;
   private closing = false;
-  /** Both sockets were destroyed on purpose: their 'close' events need no follow-up. */
+  /** Both sockets are gone and the observer was told: once. */
   private finished = false;
   /** Close-handshake timers, created only once a close begins. */
   private timers: NodeJS.Timeout[] | undefined;
@@ -62,8 +62,16 @@ export class Tunnel implements PumpOwner {
     // keeps a peer's reset from crashing the process.
     const clientEnded = (): void => this.onSourceEnded(this.toApp);
     const upstreamEnded = (): void => this.onSourceEnded(this.toClient);
-    client.on('end', clientEnded).on('error', clientEnded).on('close', this.onSocketClose);
-    upstream.on('end', upstreamEnded).on('error', upstreamEnded).on('close', this.onSocketClose);
+    const clientErrored = (): void => {
+      clientEnded();
+      this.finishIfGone();
+    };
+    const upstreamErrored = (): void => {
+      upstreamEnded();
+      this.finishIfGone();
+    };
+    client.on('end', clientEnded).on('error', clientErrored).on('close', this.onSocketClose);
+    upstream.on('end', upstreamEnded).on('error', upstreamErrored).on('close', this.onSocketClose);
   }
 
   /** Bytes that arrived with the handshake are the first bytes of each stream. */
@@ -92,7 +100,7 @@ export class Tunnel implements PumpOwner {
    * A close handshake already under way is left to finish.
    */
   close(clientCode: number, clientReason: string, appCode: number, appReason: string): void {
-    if (this.closing || this.socketsOpen < 2) return;
+    if (this.closing || this.client.destroyed || this.upstream.destroyed) return;
     this.beginClosing('sidecar', clientCode);
     const toClientFrame = buildCloseFrame(clientCode, clientReason, false);
     this.toClient.injectBeforeSourceClose(toClientFrame);
@@ -105,19 +113,13 @@ export class Tunnel implements PumpOwner {
     });
   }
 
-  /** Both sockets go now; whatever was written is already in the kernel's hands. */
-  private finish(): void {
-    this.finished = true;
-    this.client.destroy();
-    this.upstream.destroy();
-  }
-
-  /** Immediate teardown of both sockets. */
+  /** Immediate teardown of both sockets; the tunnel is gone when this returns. */
   destroy(): void {
     this.closeInitiator ??= 'sidecar';
     this.closeCode ??= CLOSE_ABNORMAL;
     this.client.destroy();
     this.upstream.destroy();
+    this.finishIfGone();
   }
 
   onActivity(): void {
@@ -132,8 +134,11 @@ export class Tunnel implements PumpOwner {
     if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
     if (this.opposite(pump).sourceClosed && this.client.writableLength === 0 && this.upstream.writableLength === 0) {
       // Both close frames have passed and nothing is queued: done, as nginx is done. No
-      // shutdown(), no waiting for two FINs (each peer closes its TCP side when it likes).
-      this.finish();
+      // shutdown(), no waiting for two FINs (each peer closes its TCP side when it likes);
+      // what was written is already in the kernel's hands.
+      this.client.destroy();
+      this.upstream.destroy();
+      this.finishIfGone();
       return;
     }
     // The peer answered a close we injected: its side of the handshake is done.
@@ -152,7 +157,7 @@ export class Tunnel implements PumpOwner {
     pump.sink.end();
     const back = this.opposite(pump);
     if (back.sealAtFrameBoundary(buildCloseFrame(CloseCode.protocolError, reason, back === this.toApp))) back.sink.end();
-    else back.sink.resetAndDestroy();
+    else abortSocket(back.sink);
   }
 
   private beginClosing(initiator: CloseInitiator, code: number): void {
@@ -182,7 +187,7 @@ export class Tunnel implements PumpOwner {
         ? buildCloseFrame(CloseCode.goingAway, 'client gone', true)
         : buildCloseFrame(CloseCode.badGateway, hintReason('upstream lost', reconnectDelayMs(this.options.retryAfterMs)), false);
     if (pump.sealAtFrameBoundary(lostFrame)) pump.sink.end();
-    else if (!pump.sink.destroyed) pump.sink.resetAndDestroy();
+    else abortSocket(pump.sink);
     if (!pump.source.destroyed) pump.source.destroy();
   }
 
@@ -191,13 +196,22 @@ export class Tunnel implements PumpOwner {
   }
 
   private readonly onSocketClose = (): void => {
-    if (--this.socketsOpen > 0 && !this.finished) {
+    if (!this.client.destroyed || !this.upstream.destroyed) {
       // One socket is gone without an 'end' (destroyed or reset): finish the other.
       this.onSourceEnded(this.client.destroyed ? this.toApp : this.toClient);
-      return;
     }
-    if (this.socketsOpen > 0) return;
+    this.finishIfGone();
+  };
+
+  /**
+   * Done once both sockets are destroyed, without waiting for their 'close':
+   * a socket whose handle failed to close never emits one, and the tunnel's
+   * slot must come back anyway.
+   */
+  private finishIfGone(): void {
+    if (this.finished || !this.client.destroyed || !this.upstream.destroyed) return;
+    this.finished = true;
     for (const timer of this.timers ?? []) clearTimeout(timer);
     this.observer.onTunnelClosed(this);
-  };
+  }
 }

@@ -9,6 +9,7 @@ import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
 import type { Logger } from '../config/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { rejectUpgrade } from '../admission/rejection.js';
+import { Lingering } from './linger.js';
 import type { TunnelRegistry } from './registry.js';
 import { Tunnel } from './tunnel.js';
 import type { UpgradeRequest } from './upgrade-request.js';
@@ -18,6 +19,10 @@ export type TunnelOpenedListener = (tunnel: Tunnel) => void;
 export class UpgradeHandler {
   private readonly openedListeners: TunnelOpenedListener[] = [];
   private readonly settledListeners: Array<() => void> = [];
+  /** Client sockets of admitted upgrades still waiting for the app's answer. */
+  private readonly handshaking = new Set<Socket>();
+  /** Client sockets answered without a tunnel, until they close or their linger ends. */
+  private readonly lingering = new Lingering();
 
   constructor(
     private readonly config: Config,
@@ -35,6 +40,25 @@ export class UpgradeHandler {
   /** After every admitted handshake's end, upgraded or not. */
   onHandshakeSettled(listener: () => void): void {
     this.settledListeners.push(listener);
+  }
+
+  /** Upgrades admitted and still waiting for the app. */
+  get pendingHandshakes(): number {
+    return this.handshaking.size;
+  }
+
+  /** Gives up every handshake still waiting for the app (drain deadline, shutdown); returns how many. */
+  abortHandshakes(): number {
+    const count = this.handshaking.size;
+    // Their handshakes see the client gone and settle (slot given back) as if it had left.
+    for (const client of this.handshaking) client.destroy();
+    return count;
+  }
+
+  /** Shutdown: nothing this handler holds outlives it. */
+  destroyAll(): void {
+    this.abortHandshakes();
+    this.lingering.destroyAll();
   }
 
   /** One listener shared by every handshake; a tunnel brings its own. */
@@ -56,6 +80,7 @@ export class UpgradeHandler {
       this.refuse(req, client, head, decision);
       return;
     }
+    this.handshaking.add(client);
     if (decision.awaitsFleet) this.awaitFleet(req, client, head, decision);
     else this.forward(req, client, head, decision);
   };
@@ -63,6 +88,7 @@ export class UpgradeHandler {
   private refuse(req: UpgradeRequest, client: Socket, head: Buffer, decision: Extract<AdmissionDecision, { admitted: false }>): void {
     this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
     rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
+    this.lingering.hold(client);
   }
 
   /** One store round trip, bounded by --fleet-timeout; the ticket holds its pending slot meanwhile. */
@@ -77,10 +103,11 @@ export class UpgradeHandler {
       if (!decision.admitted) {
         // confirm() gave the slots back.
         this.refuse(req, client, head, decision);
-        this.settled();
+        this.settled(client);
       } else if (gone || client.destroyed) {
         this.admission.handshakeEnded(ticket, false);
-        this.settled();
+        this.lingering.hold(client);
+        this.settled(client);
       } else {
         this.forward(req, client, head, ticket);
       }
@@ -91,11 +118,12 @@ export class UpgradeHandler {
     forwardUpgrade(req, client, this.config, (outcome) => {
       if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, ticket, outcome);
       else this.endWithoutTunnel(req, client, head, ticket, outcome);
-      this.settled();
+      this.settled(client);
     });
   }
 
-  private settled(): void {
+  private settled(client: Socket): void {
+    this.handshaking.delete(client);
     for (const listener of this.settledListeners) listener();
   }
 
@@ -115,14 +143,18 @@ export class UpgradeHandler {
 
   private endWithoutTunnel(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.admission.handshakeEnded(ticket, false);
-    if (outcome.kind === 'client-gone') return;
-    // The app unreachable, too slow, or refusing the upgrade (its answer was relayed as is).
-    this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
-    if (outcome.kind === 'failed') {
-      this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
-      const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
-      rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+    if (outcome.kind === 'client-gone') {
+      client.end();
+    } else {
+      // The app unreachable, too slow, or refusing the upgrade (its answer is relayed as is).
+      this.metrics.connectionsTotal.inc({ outcome: 'upstream_failed' });
+      if (outcome.kind === 'failed') {
+        this.logger.warn({ err: outcome.error, url: req.url }, 'upgrade to the app failed');
+        const rejection = { status: 502, closeCode: CloseCode.badGateway, reason: 'upstream_unreachable', retryAfterMs: this.config.retryAfterMs };
+        rejectUpgrade(req, client, head, this.config.rejectWith, rejection);
+      }
     }
+    this.lingering.hold(client);
   }
 }
 

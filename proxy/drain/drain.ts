@@ -9,6 +9,13 @@ import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
 import type { Tunnel } from '../data-path/tunnel.js';
 
+/** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
+export interface PendingHandshakes {
+  readonly pendingHandshakes: number;
+  /** Gives them all up; returns how many there were. */
+  abortHandshakes(): number;
+}
+
 export type DrainPhase = 'running' | 'delaying' | 'closing' | 'drained';
 
 export interface DrainSummary {
@@ -38,8 +45,7 @@ export class Drain {
   constructor(
     private readonly config: Config,
     private readonly registry: TunnelRegistry,
-    /** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
-    private readonly pendingHandshakes: () => number,
+    private readonly handshakes: PendingHandshakes,
     private readonly logger: Logger,
   ) {
     registry.onClosed(this.finishIfEmpty);
@@ -90,8 +96,8 @@ export class Drain {
 
   /** Done when no tunnel is left and no admitted handshake can still become one. */
   readonly finishIfEmpty = (): void => {
-    if (this.phaseNow !== 'closing' || this.registry.size > 0 || this.pendingHandshakes() > 0) return;
-    this.resolveFinished?.(this.finish());
+    if (this.phaseNow !== 'closing' || this.registry.size > 0 || this.handshakes.pendingHandshakes > 0) return;
+    this.complete();
   };
 
   private closeAllSpread(): void {
@@ -118,12 +124,21 @@ export class Drain {
     tunnel.close(CloseCode.serviceRestart, hintReason('draining', delayMs), CloseCode.goingAway, 'sidecar draining');
   }
 
+  /** The deadline ends the drain whatever is left: tunnels and handshakes still waiting on the app. */
   private destroyTheRest(): void {
     if (this.phaseNow === 'drained') return;
     const rest = this.registry.list();
-    this.destroyedAtDeadline = rest.length;
-    if (rest.length > 0) this.logger.warn({ connections: rest.length }, 'drain deadline reached: destroying the rest');
+    const handshakes = this.handshakes.abortHandshakes();
+    this.destroyedAtDeadline = rest.length + handshakes;
+    if (this.destroyedAtDeadline > 0) this.logger.warn({ connections: rest.length, handshakes }, 'drain deadline reached: destroying the rest');
     for (const tunnel of rest) tunnel.destroy();
+    // Not waiting for the sockets' 'close': a drain that was given a deadline keeps it.
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.phaseNow === 'drained') return;
+    this.resolveFinished?.(this.finish());
   }
 
   private finish(): DrainSummary {
