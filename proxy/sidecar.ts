@@ -17,6 +17,8 @@ import { TrafficTotals } from './admin/traffic.js';
 import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
 import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
+import { checkReadiness } from './admin/readiness.js';
+import { Fleet } from './fleet/fleet.js';
 
 export interface RunningSidecar {
   readonly config: Config;
@@ -25,6 +27,8 @@ export interface RunningSidecar {
   readonly registry: TunnelRegistry;
   readonly drain: Drain;
   readonly metrics: Metrics;
+  /** Present in fleet mode (--fleet-redis) only. */
+  readonly fleet: Fleet | undefined;
   /** Stops listening and destroys whatever is still open. */
   close(): Promise<void>;
 }
@@ -63,6 +67,23 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const dataListener = new DataListener(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
+  const fleet = config.fleetRedis
+    ? new Fleet({
+        config,
+        local: {
+          connections: () => registry.size,
+          maxConnections: config.maxConnections,
+          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
+          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
+          draining: () => drain.isDraining,
+        },
+        tunnels: registry,
+        metricsRegistry: metrics.registry,
+        logger,
+      })
+    : undefined;
+  if (fleet) drain.onStarted(() => void fleet.membership.beatNow());
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({
     config,
@@ -71,7 +92,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     probe,
     loopHealth,
     activeConnections: () => registry.size,
-    notReadyReasons: () => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
+    notReadyReasons,
+    fleetView: fleet ? () => fleet.view() : undefined,
     logger,
   });
   const hygiene = new Hygiene(config, registry);
@@ -88,6 +110,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
   logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
   hygiene.start();
+  fleet?.start();
 
   return {
     config,
@@ -96,8 +119,10 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     registry,
     drain,
     metrics,
+    fleet,
     async close() {
       hygiene.stop();
+      await fleet?.close();
       upgrades.destroyAll();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();

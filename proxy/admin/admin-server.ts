@@ -8,6 +8,7 @@ import { authorizeDrain } from '../drain/drain-auth.js';
 import type { Logger } from '../config/logger.js';
 import type { LoopHealth } from './loop-health.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import { checkReadiness, type NotReadyReason } from './readiness.js';
 import { buildStatus } from './status.js';
 import type { UpstreamProbe } from './upstream-check.js';
@@ -22,6 +23,8 @@ export interface AdminDeps {
   readonly activeConnections: () => number;
   /** Extra readiness reasons (e.g. at capacity), empty when none. */
   readonly notReadyReasons: () => NotReadyReason[];
+  /** The fleet as this pod sees it; undefined without --fleet-redis. */
+  readonly fleetView: (() => FleetView) | undefined;
   readonly logger: Logger;
 }
 
@@ -59,6 +62,11 @@ export function createAdminServer(deps: AdminDeps): Server {
     },
     '/status': async (_req, res) => {
       sendJson(res, 200, await buildStatus({ ...deps, startedAtMs }));
+    },
+    '/fleet': (_req, res) => {
+      // Never touches the store: the view is the last heartbeat's, so this answers at once.
+      if (!deps.fleetView) return sendJson(res, 404, { error: 'fleet_mode_off', hint: 'start the sidecar with --fleet-redis' });
+      sendJson(res, 200, deps.fleetView());
     },
     '/': (_req, res) => {
       res.writeHead(200, STATUS_PAGE_HEADERS);

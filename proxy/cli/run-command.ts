@@ -57,5 +57,5 @@ export function runHelp(): string {
 }
 
 function valueHint(kind: string): string {
-  return { address: 'host:port', url: 'url', count: 'n', rate: 'n/s', seconds: 'seconds', enum: 'choice', cidrs: 'cidrs', check: 'check', tenant: 'source:name', string: 'text' }[kind] ?? 'value';
+  return { address: 'host:port', url: 'url', count: 'n', rate: 'n/s', seconds: 'seconds', enum: 'choice', cidrs: 'cidrs', check: 'check', tenant: 'source:name', redis: 'url', name: 'name', string: 'text' }[kind] ?? 'value';
 }

@@ -1,5 +1,5 @@
 // The running configuration as flag name → value, for /status. Secrets are never shown.
-import type { Address, Config, TenantSource, UpstreamCheck } from './config.js';
+import type { Address, Config, RedisTarget, TenantSource, UpstreamCheck } from './config.js';
 import { configKeyOf, formatAddress, formatCheck, formatTenantSource } from './config.js';
 import { RUN_FLAGS, type FlagSpec } from './flags.js';
 
@@ -26,6 +26,8 @@ function shownValue(spec: FlagSpec, value: unknown): SummaryValue {
       return (value as number) / 1000;
     case 'check':
       return formatCheck(value as UpstreamCheck);
+    case 'redis':
+      return value === undefined ? '(unset)' : (value as RedisTarget).shown;
     case 'tenant':
       return formatTenantSource(value as TenantSource | undefined);
     default:

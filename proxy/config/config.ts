@@ -1,5 +1,6 @@
 // Flags + env → one frozen, validated Config. Every problem is reported at once.
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { RUN_FLAGS, LOG_LEVELS, envNameOf, type FlagSpec } from './flags.js';
 
 export interface Address {
@@ -10,6 +11,12 @@ export interface Address {
 export type UpstreamCheck =
   | { readonly kind: 'tcp' }
   | { readonly kind: 'http' | 'ws'; readonly path: string };
+
+/** A `--fleet-redis` URL: `url` goes to the client only; `shown` is safe for logs and /status. */
+export interface RedisTarget {
+  readonly url: string;
+  readonly shown: string;
+}
 
 /** Where a connection's tenant comes from (`--tenant-from`). Header names are lower-cased. */
 export interface TenantSource {
@@ -47,6 +54,20 @@ export interface Config {
   readonly boundaryGraceMs: number;
   readonly drainToken: string;
   readonly upstreamCheck: UpstreamCheck;
+  /** Unset: fleet mode is off and nothing below changes anything. */
+  readonly fleetRedis: RedisTarget | undefined;
+  readonly fleetName: string;
+  /** Resolved to the hostname when not given. */
+  readonly podName: string;
+  readonly revision: string;
+  readonly fleetHeartbeatMs: number;
+  readonly fleetTimeoutMs: number;
+  readonly rebalance: boolean;
+  readonly rebalanceThreshold: number;
+  readonly rebalanceMinExcess: number;
+  readonly rebalanceRate: number;
+  readonly rebalanceMinAgeMs: number;
+  readonly fleetShadow: boolean;
 }
 
 export type RawValues = Readonly<Record<string, string | boolean | undefined>>;
@@ -111,6 +132,31 @@ function parseCheck(raw: string): UpstreamCheck | undefined {
 /** `tcp`, `http:/path` or `ws:/path`: the flag's own spelling. */
 export function formatCheck(check: UpstreamCheck): string {
   return check.kind === 'tcp' ? 'tcp' : `${check.kind}:${check.path}`;
+}
+
+const REDACTED_PASSWORD = '(redacted)';
+const NAME = /^[A-Za-z0-9._:\/-]{0,200}$/;
+
+/** redis://[user:pass@]host:port[/db] or rediss://…; anything else (paths, queries) is refused. */
+export function parseRedisUrl(raw: string): RedisTarget | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (!['redis:', 'rediss:'].includes(url.protocol) || url.hostname === '') return undefined;
+  if (!/^(\/\d{0,2})?$/.test(url.pathname) || url.search || url.hash) return undefined;
+  return { url: raw, shown: redactRedisUrl(url) };
+}
+
+/** The URL with its password replaced, so it can be logged and shown. */
+function redactRedisUrl(url: URL): string {
+  const user = url.username;
+  const credentials = url.password !== '' ? `${user}:${REDACTED_PASSWORD}@` : user !== '' ? `${user}@` : '';
+  const port = url.port === '' ? '' : `:${url.port}`;
+  const db = url.pathname === '/' ? '' : url.pathname;
+  return `${url.protocol}//${credentials}${url.hostname}${port}${db}`;
 }
 
 // RFC 9110 token characters: what a header or cookie name may be made of.
@@ -178,6 +224,16 @@ export function parseFlagValue(spec: FlagSpec, raw: string | boolean): Parsed {
       const check = parseCheck(text);
       return check ? { ok: true, value: Object.freeze(check) } : bad('tcp, http:/path or ws:/path');
     }
+    case 'redis': {
+      if (text === '') return { ok: true, value: undefined };
+      const target = parseRedisUrl(text);
+      // Never echo the value: it may hold the password.
+      return target
+        ? { ok: true, value: Object.freeze(target) }
+        : { ok: false, problem: `--${spec.name}: not a Redis URL like redis://[user:pass@]host:6379[/db] or rediss://… (value not shown: it may hold a password)` };
+    }
+    case 'name':
+      return NAME.test(text) ? { ok: true, value: text } : bad('a name of letters, digits and . _ / : - (at most 200)');
     case 'tenant': {
       if (text === '') return { ok: true, value: undefined };
       const source = parseTenantSource(text);
@@ -200,6 +256,7 @@ export function loadConfig(values: RawValues, env: NodeJS.ProcessEnv): ConfigRes
     if (parsed.ok) config[configKeyOf(spec)] = parsed.value;
     else problems.push(fromFlag === undefined && fromEnv ? `${envNameOf(spec.name)} (${parsed.problem})` : parsed.problem);
   }
+  if (config.podName === '') config.podName = hostname();
   if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: Object.freeze(config) as unknown as Config };
 }
@@ -223,5 +280,22 @@ function crossCheck(config: Config): string[] {
     // A client could otherwise fill another tenant's quota by sending its name.
     problems.push('--tenant-from header:… needs --trusted-proxies: a tenant header is believed only from a trusted proxy');
   }
+  problems.push(...fleetProblems(config));
+  return problems;
+}
+
+function fleetProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.fleetRedis === undefined) {
+    if (config.rebalance) problems.push('--rebalance needs --fleet-redis');
+    if (config.fleetShadow) problems.push('--fleet-shadow needs --fleet-redis');
+    return problems;
+  }
+  if (config.fleetName === '') problems.push('--fleet-name must not be empty');
+  if (config.fleetHeartbeatMs < 100) problems.push('--fleet-heartbeat must be at least 0.1 seconds');
+  if (config.fleetTimeoutMs === 0) problems.push('--fleet-timeout must be more than 0');
+  else if (config.fleetTimeoutMs >= config.fleetHeartbeatMs) problems.push('--fleet-timeout must be shorter than --fleet-heartbeat');
+  if (config.rebalanceThreshold > 10) problems.push('--rebalance-threshold must be at most 10 (1000% over the fair share)');
+  if (config.rebalanceRate === 0 || config.rebalanceRate > 1) problems.push('--rebalance-rate must be more than 0 and at most 1 (a share of the connections per second)');
   return problems;
 }

@@ -11,6 +11,8 @@ export type FlagKind =
   | 'enum'
   | 'cidrs' // comma-separated CIDR list
   | 'check' // tcp | http:/path | ws:/path
+  | 'redis' // redis:// or rediss:// URL; its password is never shown
+  | 'name' // a name of letters, digits and . _ / : - (may be empty)
   | 'tenant' // header:<name> | query:<name> | cookie:<name>
   | 'string';
 
@@ -55,6 +57,19 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'boundary-grace', kind: 'seconds', default: '1', help: 'wait this long for a message boundary before closing at a frame boundary' },
   { name: 'drain-token', kind: 'string', default: '', secret: true, help: 'bearer token for /drain (unset = loopback callers only)' },
   { name: 'upstream-check', kind: 'check', default: 'tcp', help: 'readiness check of the app: tcp, http:/path or ws:/path' },
+  // Fleet mode: the sidecars of one workload coordinate through Redis (unset = per-pod only).
+  { name: 'fleet-redis', kind: 'redis', default: '', help: 'Redis of the fleet: redis://[user:pass@]host:port[/db] or rediss://… (unset = fleet mode off)' },
+  { name: 'fleet-name', kind: 'name', default: 'default', help: 'the fleet this pod belongs to (the injector sets <namespace>/<workload>)' },
+  { name: 'pod-name', kind: 'name', default: '', help: 'this pod\'s name in the fleet (unset = the hostname)' },
+  { name: 'revision', kind: 'name', default: '', help: 'this pod\'s revision (the injector sets the pod-template-hash)' },
+  { name: 'fleet-heartbeat', kind: 'seconds', default: '2', help: 'lease renewal interval; a lease lives 4 heartbeats' },
+  { name: 'fleet-timeout', kind: 'seconds', default: '0.25', help: 'a store call slower than this counts as the store being down' },
+  { name: 'rebalance', kind: 'boolean', default: 'false', help: 'shed connections above the fleet\'s fair share, politely (1012)' },
+  { name: 'rebalance-threshold', kind: 'rate', default: '0.2', help: 'start shedding above fair share × (1 + threshold), stop within threshold/4' },
+  { name: 'rebalance-min-excess', kind: 'count', default: '10', help: 'shed only when at least this many connections over the fair share' },
+  { name: 'rebalance-rate', kind: 'rate', default: '0.01', help: 'share of this pod\'s connections closed per second while shedding (at least 1/s)' },
+  { name: 'rebalance-min-age', kind: 'seconds', default: '60', help: 'never shed a connection younger than this' },
+  { name: 'fleet-shadow', kind: 'boolean', default: 'false', help: 'decide and count fleet rejections and rebalancing closes without acting' },
 ];
 
 /** `--max-connections` ↔ `WS_SIDECAR_MAX_CONNECTIONS`. */

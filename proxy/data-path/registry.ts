@@ -11,6 +11,10 @@ export class TunnelRegistry implements TunnelObserver {
     return this.tunnels.size;
   }
 
+  has(tunnel: Tunnel): boolean {
+    return this.tunnels.has(tunnel);
+  }
+
   add(tunnel: Tunnel): void {
     this.tunnels.add(tunnel);
   }

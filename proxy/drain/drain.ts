@@ -4,10 +4,10 @@
 // left at the deadline is destroyed. A second trigger joins the drain under way.
 import { randomInt } from 'node:crypto';
 import type { Config } from '../config/config.js';
-import { CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
 import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
 import type { Tunnel } from '../data-path/tunnel.js';
+import { closePolitely } from './polite-close.js';
 
 /** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
 export interface PendingHandshakes {
@@ -40,6 +40,8 @@ export class Drain {
   /** The next step of the spread closes (one timer, re-armed). */
   private stepTimer: NodeJS.Timeout | undefined;
 
+  private readonly startedListeners: Array<() => void> = [];
+
   private resolveFinished: ((summary: DrainSummary) => void) | undefined;
 
   constructor(
@@ -65,6 +67,11 @@ export class Drain {
     return this.phaseNow === 'closing' || this.phaseNow === 'drained';
   }
 
+  /** Called once, when the drain begins (e.g. to tell the fleet at once). */
+  onStarted(listener: () => void): void {
+    this.startedListeners.push(listener);
+  }
+
   /** Starts the drain, or joins the one under way; resolves when no connection is left. */
   start(trigger: string): Promise<DrainSummary> {
     if (this.finished) {
@@ -76,6 +83,7 @@ export class Drain {
     this.connectionsAtStart = this.registry.size;
     this.phaseNow = 'delaying';
     this.logger.info({ trigger, connections: this.connectionsAtStart, delayMs: this.config.drainDelayMs }, 'drain started');
+    for (const listener of this.startedListeners) listener();
     this.finished = new Promise<DrainSummary>((resolve) => {
       this.resolveFinished = resolve;
       this.later(this.config.drainTimeoutMs, () => this.destroyTheRest());
@@ -119,9 +127,8 @@ export class Drain {
   }
 
   private closeOne(tunnel: Tunnel): void {
-    const delayMs = reconnectDelayMs(this.config.retryAfterMs);
+    const delayMs = closePolitely(tunnel, 'draining', this.config.retryAfterMs);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientIp: tunnel.clientIp, delayMs }, 'closing connection');
-    tunnel.close(CloseCode.serviceRestart, hintReason('draining', delayMs), CloseCode.goingAway, 'sidecar draining');
   }
 
   /** The deadline ends the drain whatever is left: tunnels and handshakes still waiting on the app. */

@@ -14,6 +14,7 @@ import {
 } from './ports.js';
 import { ADMIN_PORT_NAME, DATA_PORT_NAME, drainHook, SIDECAR_NAME, sidecarContainer } from './sidecar-container.js';
 import { sidecarArgs, sidecarFlags } from './sidecar-flags.js';
+import { fleetEnv, fleetNameOf, revisionLabelOf, workloadOf } from './fleet-env.js';
 import { decideMode, type KubernetesVersion } from './sidecar-mode.js';
 
 export interface InjectOptions {
@@ -137,13 +138,16 @@ export function inject(input: PodLike, options: InjectOptions): InjectResult {
   const token = drainToken(identity, key);
 
   addAppPreStop(appContainer, adminPortNumber, token, mode.native, warnings);
-  const values = {
+  const values: Record<string, string> = {
     ...flags.values,
     listen: `0.0.0.0:${dataPortNumber}`,
     'admin-listen': `0.0.0.0:${adminPortNumber}`,
     upstream: `http://127.0.0.1:${app.port}`,
   };
-  const sidecar = sidecarContainer({ image: options.image, args: sidecarArgs(values), dataPort, adminPort, drainToken: token, native: mode.native });
+  const fleetMode = flags.config.fleetRedis !== undefined;
+  if (fleetMode && values['fleet-name'] === undefined) values['fleet-name'] = fleetNameOf(identity.namespace, workloadOf(metadata, options.workloadName));
+  const extraEnv = fleetMode ? fleetEnv(revisionLabelOf(options.workloadName?.split('/')[0])) : [];
+  const sidecar = sidecarContainer({ image: options.image, args: sidecarArgs(values), dataPort, adminPort, drainToken: token, native: mode.native, extraEnv });
   if (mode.native) (spec.initContainers ??= []).push(sidecar);
   else spec.containers.push(sidecar);
 

@@ -15,6 +15,8 @@ export interface SidecarSpec {
   readonly adminPort: ContainerPort;
   readonly drainToken: string;
   readonly native: boolean;
+  /** More env, e.g. the downward-API pod name and revision of fleet mode. */
+  readonly extraEnv?: readonly object[];
 }
 
 /** preStop for the app and the sidecar: GET /drain?wait=1 answers when the clients are gone. */
@@ -44,7 +46,7 @@ export function sidecarContainer(spec: SidecarSpec): Container {
     imagePullPolicy: 'IfNotPresent',
     ...(spec.native ? { restartPolicy: 'Always' } : {}),
     args: [...spec.args],
-    env: [{ name: envNameOf('drain-token'), value: spec.drainToken }],
+    env: [{ name: envNameOf('drain-token'), value: spec.drainToken }, ...(spec.extraEnv ?? [])],
     ports: [spec.dataPort, spec.adminPort],
     livenessProbe: probe('/healthz', 10, 3),
     readinessProbe: probe('/readyz', 2, 1),

@@ -39,7 +39,7 @@ export function sidecarFlags(annotations: Readonly<Record<string, string>>, defa
     if (found.kind === 'flag') {
       const parsed = parseFlagValue(found.spec, found.value);
       if (parsed.ok) fromAnnotations[found.spec.name] = found.value.trim();
-      else warnings.push(`annotation ${found.key} ignored (${parsed.problem}); using ${base[found.spec.name] ?? found.spec.default}`);
+      else warnings.push(`annotation ${found.key} ignored (${parsed.problem}); using ${(base[found.spec.name] ?? found.spec.default) || 'none'}`);
     } else if (found.kind === 'owned') {
       warnings.push(`annotation ${found.key} ignored: the injector sets it`);
     } else {

@@ -31,6 +31,8 @@ const VALUE_OF_KIND: Record<FlagSpec['kind'], string> = {
   enum: '',
   cidrs: 'comma-separated CIDRs',
   check: '`tcp`, `http:<path>` or `ws:<path>`',
+  redis: '`redis://[user:pass@]host:port[/db]` or `rediss://…` (password redacted wherever shown)',
+  name: 'letters, digits and `. _ / : -`',
   tenant: '`header:<name>`, `query:<name>` or `cookie:<name>`',
   string: 'text',
 };
