@@ -1,6 +1,7 @@
 // `npm run bench` options: the full figures of issue 8, or `--quick` for CI.
 import { parseArgs } from 'node:util';
 import { PEER_NAMES, type PeerName } from './peers.js';
+import type { BackpressureParams } from './scenarios/backpressure.js';
 import type { IdleMemoryParams } from './scenarios/idle-memory.js';
 import type { SaturationParams } from './scenarios/saturation.js';
 import type { SteadyParams } from './scenarios/steady.js';
@@ -16,6 +17,7 @@ export interface BenchPlan {
   readonly saturationLarge: SaturationParams;
   readonly storm: StormParams;
   readonly idle: IdleMemoryParams;
+  readonly backpressure: BackpressureParams;
   /** Where the JSON result goes (a directory). */
   readonly outDir: string;
   /** When set, the sidecar runs under `node --cpu-prof` writing here. */
@@ -34,6 +36,7 @@ const FULL = {
   saturationLarge: { connections: 64, window: 2, payloadBytes: 16 * 1024, warmupMs: 1000, durationMs: 5000 },
   storm: { connections: 3000, concurrency: 50, payloadBytes: 128 },
   idle: { connections: FULL_IDLE_CONNECTIONS, concurrency: 200, settleMs: 2000 },
+  backpressure: { connections: 200, bytesPerClient: 2 * 1024 * 1024, settleMs: 500 },
 } as const;
 
 const QUICK = {
@@ -42,12 +45,13 @@ const QUICK = {
   saturationLarge: { connections: 8, window: 2, payloadBytes: 16 * 1024, warmupMs: 100, durationMs: 300 },
   storm: { connections: 60, concurrency: 10, payloadBytes: 128 },
   idle: { connections: 100, concurrency: 50, settleMs: 100 },
+  backpressure: { connections: 10, bytesPerClient: 256 * 1024, settleMs: 100 },
 } as const;
 
-export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle'] as const;
+export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'backpressure'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle] [--out DIR] [--cpu-prof DIR]`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure] [--out DIR] [--cpu-prof DIR]`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({

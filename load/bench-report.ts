@@ -1,6 +1,7 @@
 // Turns one bench run into markdown: absolute figures, ratios against nginx and
 // http-proxy from the same run, and the targets of issue 8.
 import type { PeerName } from './peers.js';
+import type { BackpressureResult } from './scenarios/backpressure.js';
 import type { IdleMemoryResult } from './scenarios/idle-memory.js';
 import type { SaturationResult } from './scenarios/saturation.js';
 import type { SteadyResult } from './scenarios/steady.js';
@@ -16,6 +17,7 @@ export interface PeerResult {
   readonly saturationLarge?: SaturationResult;
   readonly storm?: StormResult;
   readonly idle?: IdleMemoryResult;
+  readonly backpressure?: BackpressureResult;
 }
 
 export interface TargetCheck {
@@ -36,6 +38,7 @@ const COST_FIGURES: ReadonlyArray<{ name: string; read: (r: PeerResult) => numbe
   { name: 'CPU per round trip, saturated 16 KiB', read: (r) => r.saturationLarge?.cpuUsPerRoundTrip },
   { name: 'idle RSS per connection', read: (r) => r.idle?.bytesPerConnection },
   { name: 'CPU per handshake', read: (r) => r.storm?.cpuUsPerConnection },
+  { name: 'RSS per backpressured connection', read: (r) => r.backpressure?.bytesPerConnection },
 ];
 
 export function addedRtt(result: PeerResult, direct: PeerResult | undefined): { p50: number | undefined; p99: number | undefined } {
@@ -46,17 +49,17 @@ export function addedRtt(result: PeerResult, direct: PeerResult | undefined): { 
 export function figuresTable(results: readonly PeerResult[]): string {
   const direct = results.find((r) => r.peer === 'direct');
   const lines = [
-    '| peer | CPU µs / round trip (fixed rate) | RTT p50 / p99 µs | added RTT p50 / p99 µs | saturated msg/s 128 B | CPU µs / rt saturated 128 B | saturated msg/s 16 KiB | CPU µs / rt saturated 16 KiB | idle RSS / conn KiB | idle JS heap / conn KiB | CPU µs / handshake | handshakes/s |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| peer | CPU µs / round trip (fixed rate) | RTT p50 / p99 µs | added RTT p50 / p99 µs | saturated msg/s 128 B | CPU µs / rt saturated 128 B | saturated msg/s 16 KiB | CPU µs / rt saturated 16 KiB | idle RSS / conn KiB | idle JS heap / conn KiB | CPU µs / handshake | handshakes/s | RSS / backpressured conn KiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     if (r.skipped || r.failed) {
-      lines.push(`| ${r.peer} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.failed}`} ||||||||||| `);
+      lines.push(`| ${r.peer} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.failed}`} |||||||||||| `);
       continue;
     }
     const added = addedRtt(r, direct);
     lines.push(
-      `| ${r.peer} | ${fixed(r.steady?.cpuUsPerRoundTrip)} | ${fixed(r.steady?.rttP50Us, 0)} / ${fixed(r.steady?.rttP99Us, 0)} | ${fixed(added.p50, 0)} / ${fixed(added.p99, 0)} | ${fixed(r.saturationSmall?.roundTripsPerSecond, 0)} | ${fixed(r.saturationSmall?.cpuUsPerRoundTrip)} | ${fixed(r.saturationLarge?.roundTripsPerSecond, 0)} | ${fixed(r.saturationLarge?.cpuUsPerRoundTrip)} | ${kib(r.idle?.bytesPerConnection)}${r.idle?.failed ? ` (${r.idle.failed} failed)` : ''} | ${kib(r.idle?.heapBytesPerConnection)} | ${fixed(r.storm?.cpuUsPerConnection, 0)} | ${fixed(r.storm?.connectionsPerSecond, 0)} |`,
+      `| ${r.peer} | ${fixed(r.steady?.cpuUsPerRoundTrip)} | ${fixed(r.steady?.rttP50Us, 0)} / ${fixed(r.steady?.rttP99Us, 0)} | ${fixed(added.p50, 0)} / ${fixed(added.p99, 0)} | ${fixed(r.saturationSmall?.roundTripsPerSecond, 0)} | ${fixed(r.saturationSmall?.cpuUsPerRoundTrip)} | ${fixed(r.saturationLarge?.roundTripsPerSecond, 0)} | ${fixed(r.saturationLarge?.cpuUsPerRoundTrip)} | ${kib(r.idle?.bytesPerConnection)}${r.idle?.failed ? ` (${r.idle.failed} failed)` : ''} | ${kib(r.idle?.heapBytesPerConnection)} | ${fixed(r.storm?.cpuUsPerConnection, 0)} | ${fixed(r.storm?.connectionsPerSecond, 0)} | ${kib(r.backpressure?.bytesPerConnection)} |`,
     );
   }
   return lines.join('\n');

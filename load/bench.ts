@@ -8,6 +8,7 @@ import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js'
 import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-options.js';
 import { startNodeChild } from './node-child.js';
 import { peerUnavailable, SIDECAR_CLI, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
+import { runBackpressure } from './scenarios/backpressure.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runSaturation } from './scenarios/saturation.js';
 import { runSteady } from './scenarios/steady.js';
@@ -55,7 +56,14 @@ async function benchPeer(name: PeerName, plan: BenchPlan, workDir: string): Prom
           log(`${name}: idle memory`);
           return runIdleMemory(peer, plan.idle);
         });
-    return { peer: name, ...cpu, idle };
+    // Backpressure on a fresh instance too: its growth is read against a clean start.
+    const backpressure = !wanted('backpressure')
+      ? undefined
+      : await withPeer({}, (peer) => {
+          log(`${name}: backpressure`);
+          return runBackpressure(peer, plan.backpressure);
+        });
+    return { peer: name, ...cpu, idle, backpressure };
   } finally {
     await app.stop();
   }

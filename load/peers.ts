@@ -1,11 +1,12 @@
 // The proxies compared in one run, each started in front of the same kind of
-// echo app: direct (no proxy), ws-sidecar (the compiled CLI), nginx, haproxy,
+// echo app: direct (no proxy), ws-sidecar (the compiled CLI, JS data plane),
+// ws-sidecar-native (the same CLI on the native data plane), nginx, haproxy,
 // caddy and naive http-proxy. A peer whose binary is missing is skipped with a note.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CLI_PATH, startSidecarProcess } from '../test/helpers/sidecar-process.js';
 import { startNodeChild } from './node-child.js';
@@ -13,7 +14,7 @@ import { INSPECT_FLAG, inspectedHeap, type NodeHeapProbe } from './node-inspecto
 import { processTree } from './proc-stats.js';
 import { caddyConfig, haproxyConfig, nginxConfig } from './proxy-configs.js';
 
-export const PEER_NAMES = ['direct', 'ws-sidecar', 'nginx', 'haproxy', 'caddy', 'http-proxy'] as const;
+export const PEER_NAMES = ['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 /** The sidecar under test: this checkout's build, or another build's main.js via WS_SIDECAR_CLI. */
@@ -50,6 +51,10 @@ export interface PeerOptions {
 
 /** Why a peer cannot run here, or undefined when it can. */
 export function peerUnavailable(name: PeerName): string | undefined {
+  if (name === 'ws-sidecar-native') {
+    const addon = join(dirname(SIDECAR_CLI), 'data-path', 'native', 'ws_sidecar_native.node');
+    return existsSync(addon) ? peerUnavailable('ws-sidecar') : `${addon} missing: run npm run build:native`;
+  }
   const binaries: Partial<Record<PeerName, string>> = { nginx: NGINX_PATH, haproxy: HAPROXY_PATH, caddy: CADDY_PATH, 'ws-sidecar': SIDECAR_CLI };
   const binary = binaries[name];
   if (binary === undefined) return undefined;
@@ -66,7 +71,8 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
     case 'direct':
       return { name, port: options.appPort, pids: () => [], stop: async () => undefined };
     case 'ws-sidecar':
-      return startWsSidecar(options);
+    case 'ws-sidecar-native':
+      return startWsSidecar(name, options);
     case 'nginx':
     case 'haproxy':
     case 'caddy':
@@ -79,8 +85,8 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
   }
 }
 
-async function startWsSidecar(options: PeerOptions): Promise<RunningPeer> {
-  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0'];
+async function startWsSidecar(name: 'ws-sidecar' | 'ws-sidecar-native', options: PeerOptions): Promise<RunningPeer> {
+  const args = ['--upstream', `http://127.0.0.1:${options.appPort}`, '--max-connections', '0', '--max-pending-handshakes', '0', '--drain-timeout', '2', '--drain-spread', '0', '--close-timeout', '2'];
   // The helper runs `node <cliPath> ...args`, and --cpu-prof is refused in NODE_OPTIONS:
   // so the node flags take the script's place and the script leads the args.
   const nodeFlags = [
@@ -88,10 +94,10 @@ async function startWsSidecar(options: PeerOptions): Promise<RunningPeer> {
     ...(options.inspect ? [INSPECT_FLAG] : []),
   ];
   const [lead, ...rest] = [...nodeFlags, SIDECAR_CLI];
-  const sidecar = await startSidecarProcess([...rest, ...args], {}, lead);
+  const sidecar = await startSidecarProcess([...rest, ...args], { WS_SIDECAR_DATA_PLANE: name === 'ws-sidecar' ? 'js' : 'native' }, lead);
   const heap = options.inspect ? await inspectedHeap(sidecar.child.stderr!, sidecar.stderr, sidecar.exited) : undefined;
   return {
-    name: 'ws-sidecar',
+    name,
     port: sidecar.dataPort,
     pids: () => [sidecar.child.pid!],
     heap,

@@ -9,12 +9,16 @@ import { Drain } from './drain/drain.js';
 import { createHttpForwarder } from './data-path/http-forward.js';
 import { Hygiene } from './data-path/hygiene.js';
 import { DataListener } from './data-path/listener.js';
+import { AcceptFailures } from './data-path/accept-failures.js';
+import { listenerConnectionBudget } from './data-path/fd-budget.js';
+import { Lingering } from './data-path/linger.js';
 import type { Logger } from './config/logger.js';
 import { LoopHealth } from './admin/loop-health.js';
 import { Metrics } from './metrics/metrics.js';
 import { TunnelRegistry } from './data-path/registry.js';
 import { TrafficTotals } from './admin/traffic.js';
 import { CLOSE_ABNORMAL } from './data-path/tunnel.js';
+import { createDataPlane, type DataPlane } from './data-path/data-plane.js';
 import { UpgradeHandler } from './data-path/upgrade-handler.js';
 import { UpstreamProbe } from './admin/upstream-check.js';
 import { checkReadiness } from './admin/readiness.js';
@@ -33,7 +37,8 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-export async function startSidecar(config: Config, logger: Logger): Promise<RunningSidecar> {
+/** `dataPlane` defaults to the one --data-plane names (throwing if `native` cannot load). */
+export async function startSidecar(config: Config, logger: Logger, dataPlane: DataPlane = requirePlane(config)): Promise<RunningSidecar> {
   const registry = new TunnelRegistry();
   const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
@@ -63,10 +68,15 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     },
     logger,
   );
-  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, forwardHttp);
+  // One owner for every client socket answered without a tunnel: refused heads, rejections, failed upgrades.
+  const lingering = new Lingering();
+  // The upgrade handler declines other protocols through the data listener, made after it.
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, (req, socket, head) => dataListener.declineUpgrade(req, socket, head), dataPlane, lingering);
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
-  const dataListener = new DataListener(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle });
+  const connectionBudget = listenerConnectionBudget();
+  const acceptFailures = new AcceptFailures(logger, (reason) => metrics.acceptFailuresTotal.inc({ reason }), connectionBudget);
+  const dataListener = new DataListener(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, { acceptFailures, connectionBudget, lingering });
   const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
   const fleet = config.fleetRedis
     ? new Fleet({
@@ -91,6 +101,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     drain,
     probe,
     loopHealth,
+    dataPlane,
     activeConnections: () => registry.size,
     notReadyReasons,
     fleetView: fleet ? () => fleet.view() : undefined,
@@ -107,7 +118,11 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
     loopHealth.stop();
     throw err;
   }
-  logger.info({ listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}` }, 'listening');
+  logger.info({ dataPlane: dataPlane.name, requested: config.dataPlane, fallbackReason: dataPlane.fallbackReason }, 'data plane');
+  logger.info(
+    { listener: 'data', address: dataAddress.address, port: dataAddress.port, upstream: `${config.upstream.host}:${config.upstream.port}`, dataPlane: dataPlane.name },
+    'listening',
+  );
   logger.info({ listener: 'admin', address: adminAddress.address, port: adminAddress.port }, 'listening');
   hygiene.start();
   fleet?.start();
@@ -128,8 +143,15 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Runn
       forwardHttp.close();
       loopHealth.stop();
       await Promise.all([dataListener.close(), closeServer(adminServer), probe.close()]);
+      dataPlane.close();
     },
   };
+}
+
+function requirePlane(config: Config): DataPlane {
+  const result = createDataPlane(config.dataPlane);
+  if (!result.ok) throw new Error(result.problem);
+  return result.plane;
 }
 
 function listen(server: Server | NetServer, address: Address): Promise<AddressInfo> {

@@ -2,9 +2,10 @@
 // each pod replaced in turn the way a Deployment with maxSurge 1 does it: start
 // the new pod, and once it is up take the old one out of rotation and SIGTERM
 // it, then go on to the next without waiting for the old one's drain to end.
-import { RoundRobinBalancer } from './balancer.js';
+import { reconnectRate, RolloutClient, RolloutTally } from '../../proxy/demo/reconnecting-client.js';
+import { RoundRobinFront } from '../../proxy/demo/round-robin-front.js';
+import { nextSourceAddress } from '../client-pool.js';
 import { startPod, type Pod } from './pod.js';
-import { RolloutClient, RolloutTally } from './rollout-client.js';
 import { waitUntil } from '../scenarios/steady.js';
 
 export type RolloutMode = 'sidecar' | 'baseline';
@@ -50,12 +51,12 @@ export interface RolloutResult {
 
 export async function runRollout(mode: RolloutMode, params: RolloutParams): Promise<RolloutResult> {
   const sidecarArgs = mode === 'sidecar' ? params.sidecarArgs : undefined;
-  const balancer = new RoundRobinBalancer();
+  const balancer = new RoundRobinFront();
   const port = await balancer.listen();
   const pods: Pod[] = await Promise.all(Array.from({ length: params.pods }, () => startPod(sidecarArgs)));
   for (const pod of pods) balancer.add(pod.port);
   const tally = new RolloutTally();
-  const clients = Array.from({ length: params.clients }, () => new RolloutClient({ port, sendIntervalMs: params.sendIntervalMs, fallbackDelayMs: params.fallbackDelayMs }, tally));
+  const clients = Array.from({ length: params.clients }, () => new RolloutClient({ url: `ws://127.0.0.1:${port}/`, localAddress: nextSourceAddress, sendIntervalMs: params.sendIntervalMs, fallbackDelayMs: params.fallbackDelayMs }, tally));
   try {
     for (let i = 0; i < clients.length; i += 100) await Promise.all(clients.slice(i, i + 100).map((client) => client.start()));
     const startedAt = performance.now();
@@ -100,17 +101,4 @@ export async function runRollout(mode: RolloutMode, params: RolloutParams): Prom
     await balancer.close();
     await Promise.all(pods.map((pod) => pod.kill()));
   }
-}
-
-/**
- * Reconnects per bucket while reconnects happen (buckets from the first to the
- * last): the busiest bucket and the average over those buckets.
- */
-export function reconnectRate(times: readonly number[], bucketMs: number): { peak: number; mean: number } {
-  if (times.length === 0) return { peak: 0, mean: 0 };
-  const first = Math.min(...times);
-  const count = Math.floor((Math.max(...times) - first) / bucketMs) + 1;
-  const buckets = new Array<number>(count).fill(0);
-  for (const time of times) buckets[Math.floor((time - first) / bucketMs)]!++;
-  return { peak: Math.max(...buckets), mean: times.length / count };
 }

@@ -19,6 +19,8 @@ export interface AdminDeps {
   readonly drain: Drain;
   readonly probe: UpstreamProbe;
   readonly loopHealth: LoopHealth;
+  /** The data plane in use (shown in /status). */
+  readonly dataPlane: { readonly name: 'js' | 'native'; readonly fallbackReason: string | undefined };
   /** Live WebSocket connections (the registry's size). */
   readonly activeConnections: () => number;
   /** Extra readiness reasons (e.g. at capacity), empty when none. */

@@ -13,6 +13,8 @@ export interface StatusSources extends ReadinessSources {
   readonly metrics: Metrics;
   readonly activeConnections: () => number;
   readonly loopHealth: LoopHealth;
+  /** The data plane pumping tunnels after their handshake (--data-plane). */
+  readonly dataPlane: { readonly name: 'js' | 'native'; readonly fallbackReason: string | undefined };
   /** Wall-clock start of the process's sidecar. */
   readonly startedAtMs: number;
 }
@@ -25,6 +27,8 @@ export interface StatusSnapshot {
   readonly ready: boolean;
   readonly reasons: Readiness['reasons'];
   readonly eventLoop: LoopHealthState;
+  /** `native` when the native addon pumps tunnels; with `fallbackReason` when `auto` could not load it. */
+  readonly dataPlane: { readonly name: 'js' | 'native'; readonly fallbackReason?: string };
   readonly connections: {
     readonly active: number;
     /** 0 = unlimited. */
@@ -50,6 +54,7 @@ export async function buildStatus(sources: StatusSources): Promise<StatusSnapsho
     ready: readiness.ready,
     reasons: readiness.reasons,
     eventLoop: sources.loopHealth.state(),
+    dataPlane: sources.dataPlane.fallbackReason ? { name: sources.dataPlane.name, fallbackReason: sources.dataPlane.fallbackReason } : { name: sources.dataPlane.name },
     connections: {
       active: sources.activeConnections(),
       max: sources.config.maxConnections,

@@ -1,7 +1,7 @@
 // Message and byte totals: closed tunnels' counts kept, live tunnels' read on demand.
 import type { TrafficCounts } from '../metrics/metrics.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
-import type { Tunnel } from '../data-path/tunnel.js';
+import type { TunnelShape } from '../data-path/tunnel-shape.js';
 
 export class TrafficTotals {
   private readonly closed: TrafficCounts = { messagesToUpstream: 0, bytesToUpstream: 0, messagesToClient: 0, bytesToClient: 0 };
@@ -17,7 +17,7 @@ export class TrafficTotals {
   }
 }
 
-function addTunnel(totals: TrafficCounts, tunnel: Tunnel): void {
+function addTunnel(totals: TrafficCounts, tunnel: TunnelShape): void {
   totals.messagesToUpstream += tunnel.toApp.scanner.messages;
   totals.bytesToUpstream += tunnel.toApp.scanner.payloadBytes;
   totals.messagesToClient += tunnel.toClient.scanner.messages;

@@ -31,6 +31,10 @@ ${INJECTOR_HELP}
 stderr says, per object, what was injected or skipped and why, which Services were rewritten,
 and warnings. Exit 2 on unreadable or unparsable input (nothing is printed then).`;
 
+/** Each run without a seed: the tokens are only as secret as the input. */
+export const NO_SEED_WARNING =
+  'no --token-seed (or WS_SIDECAR_TOKEN_SEED): drain tokens are keyed on the input manifest, so anyone who can read it (a public GitOps repository) can compute them; give a secret seed';
+
 export async function injectCommand(argv: readonly string[], io: CliIo & { stdin?: NodeJS.ReadableStream }): Promise<number> {
   const parsed = parseCommandArgs(argv, INJECT_OPTIONS);
   const { options, problems } = injectorOptions(parsed.values, io.env);
@@ -66,6 +70,9 @@ export async function injectCommand(argv: readonly string[], io: CliIo & { stdin
   for (const outcome of result.outcomes) {
     for (const line of outcome.said) io.stderr.write(`ws-sidecar inject: ${outcome.source}: ${outcome.object}: ${line}\n`);
     for (const warning of outcome.warnings) io.stderr.write(`ws-sidecar inject: warning: ${outcome.source}: ${outcome.object}: ${warning}\n`);
+  }
+  if (options.tokenSeed === undefined && result.outcomes.some((outcome) => outcome.said.some((line) => line.startsWith('injected')))) {
+    io.stderr.write(`ws-sidecar inject: warning: ${NO_SEED_WARNING}\n`);
   }
   io.stdout.write(joinStreams(result.outputs));
   return 0;

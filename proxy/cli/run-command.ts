@@ -3,6 +3,7 @@ import { parseCommandArgs, type OptionSpecs } from '../config/cli-args.js';
 import { loadConfig, type RawValues } from '../config/config.js';
 import { RUN_FLAGS, envNameOf } from '../config/flags.js';
 import { createLogger } from '../config/logger.js';
+import { createDataPlane } from '../data-path/data-plane.js';
 import { startSidecar, type RunningSidecar } from '../sidecar.js';
 import { VERSION } from '../config/version.js';
 import { handleStopSignals } from '../drain/signals.js';
@@ -21,6 +22,11 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     return 2;
   }
   const config = result.config;
+  const plane = createDataPlane(config.dataPlane);
+  if (!plane.ok) {
+    io.stderr.write(`ws-sidecar: invalid configuration:\n  - ${plane.problem}\nSee 'ws-sidecar --help'.\n`);
+    return 2;
+  }
   const logger = createLogger(config.logLevel);
   return new Promise<number>((resolve) => {
     // Before any port opens, so a SIGTERM that comes during start-up drains instead of killing.
@@ -39,7 +45,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       },
     });
     logger.info({ version: VERSION, pid: process.pid }, 'starting');
-    started = startSidecar(config, logger).catch((err: unknown) => {
+    started = startSidecar(config, logger, plane.plane).catch((err: unknown) => {
       logger.error({ err }, 'could not start');
       resolve(1);
       return undefined;

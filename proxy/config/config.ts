@@ -54,6 +54,7 @@ export interface Config {
   readonly boundaryGraceMs: number;
   readonly drainToken: string;
   readonly upstreamCheck: UpstreamCheck;
+  readonly dataPlane: 'js' | 'native' | 'auto';
   /** Unset: fleet mode is off and nothing below changes anything. */
   readonly fleetRedis: RedisTarget | undefined;
   readonly fleetName: string;
@@ -269,6 +270,13 @@ function crossCheck(config: Config): string[] {
   }
   if (config.drainTimeoutMs <= config.drainDelayMs) {
     problems.push('--drain-timeout must be longer than --drain-delay (the deadline counts from the trigger)');
+  } else if (config.drainDelayMs + config.drainSpreadMs + config.closeTimeoutMs > config.drainTimeoutMs) {
+    // The last close starts at delay + spread and may take the whole close timeout.
+    const seconds = (ms: number): string => `${ms / 1000} s`;
+    const needed = config.drainDelayMs + config.drainSpreadMs + config.closeTimeoutMs;
+    problems.push(
+      `--drain-delay (${seconds(config.drainDelayMs)}) + --drain-spread (${seconds(config.drainSpreadMs)}) + --close-timeout (${seconds(config.closeTimeoutMs)}) = ${seconds(needed)} exceeds --drain-timeout (${seconds(config.drainTimeoutMs)}): the last clients would be cut off with 1006; raise --drain-timeout to at least ${needed / 1000} or shorten the others`,
+    );
   }
   if (config.acceptBurst > 0 && config.acceptRate === 0) {
     problems.push('--accept-burst needs --accept-rate');

@@ -56,6 +56,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'drain-timeout', kind: 'seconds', default: '25', help: 'deadline from the drain trigger; the rest is destroyed' },
   { name: 'boundary-grace', kind: 'seconds', default: '1', help: 'wait this long for a message boundary before closing at a frame boundary' },
   { name: 'drain-token', kind: 'string', default: '', secret: true, help: 'bearer token for /drain (unset = loopback callers only)' },
+  { name: 'data-plane', kind: 'enum', default: 'auto', choices: ['js', 'native', 'auto'], help: 'what pumps tunnels after the handshake: js, the native addon, or auto (native when it loads)' },
   { name: 'upstream-check', kind: 'check', default: 'tcp', help: 'readiness check of the app: tcp, http:/path or ws:/path' },
   // Fleet mode: the sidecars of one workload coordinate through Redis (unset = per-pod only).
   { name: 'fleet-redis', kind: 'redis', default: '', help: 'Redis of the fleet: redis://[user:pass@]host:port[/db] or rediss://… (unset = fleet mode off)' },

@@ -60,35 +60,47 @@ export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: Han
 
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
-    const end = received.indexOf(HEAD_END);
-    if (end < 0) {
-      if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
+    // Interim answers (103 Early Hints, 100 Continue…) are relayed and the final one awaited.
+    for (;;) {
+      const end = received.indexOf(HEAD_END);
+      if (end < 0) {
+        if (received.length > options.maxHeaderSize) onFailure(new Error('the app answered with an oversized response head'));
+        return;
+      }
+      const head = received.subarray(0, end + HEAD_END.length);
+      const rest = received.subarray(end + HEAD_END.length);
+      const statusCode = statusCodeOf(head);
+      if (statusCode < 0) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
+      if (statusCode < 200 && statusCode !== 101) {
+        client.write(head);
+        received = rest;
+        continue;
+      }
+      // Paused so no byte is emitted between our listener going and the next owner's coming.
+      upstream.pause();
+      client.write(head);
+      if (statusCode === 101) {
+        settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
+      } else {
+        settle({ kind: 'refused', statusCode });
+        relayRefusal(upstream, client, rest, responseEndOf(statusCode, responseHeaders(head)));
+      }
       return;
-    }
-    const head = received.subarray(0, end + HEAD_END.length);
-    const rest = received.subarray(end + HEAD_END.length);
-    const statusCode = statusCodeOf(head);
-    if (statusCode < 0) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
-    // Paused so no byte is emitted between our listener going and the next owner's coming.
-    upstream.pause();
-    client.write(head);
-    if (statusCode === 101) {
-      settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
-    } else {
-      settle({ kind: 'refused', statusCode });
-      relayRefusal(upstream, client, rest, responseEndOf(statusCode, responseHeaders(head)));
     }
   };
 
   upstream.on('data', onData).on('error', onFailure).on('close', onEarlyClose);
   // Client sockets are half-open capable: a FIN alone ('end', no 'close') also means gone.
   client.on('close', onClientGone).on('end', onClientGone);
-  upstream.write(requestHead(req), 'latin1');
+  upstream.write(requestHead(req, options.upstream), 'latin1');
 }
 
-/** Header values arrive latin1-decoded: written back as latin1 they are the client's bytes. */
-function requestHead(req: UpgradeRequest): string {
-  return forwardedUpgradeHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, req.socket.remoteAddress);
+/**
+ * Header values arrive latin1-decoded: written back as latin1 they are the client's bytes.
+ * The version goes as it came: an app that requires HTTP/1.1 for an upgrade (RFC 6455) decides.
+ */
+function requestHead(req: UpgradeRequest, upstream: Address): string {
+  return forwardedUpgradeHead(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders, req.socket.remoteAddress, upstream);
 }
 
 /** `HTTP/1.x NNN` at the start of the head, read off the bytes: the status, or -1. */

@@ -8,13 +8,14 @@
 // it today. No closure is made per connection: the listeners are module functions
 // and the state hangs off the socket.
 import type { Socket } from 'node:net';
+import type { Lingering } from './linger.js';
 import { findHeadEnd, isRequestHeadError, isTokenByte, parseRequestHead, type RequestHead } from '../protocol/request-head.js';
 
 export interface HeadReaderOptions {
   readonly maxHeaderSize: number;
   readonly timeoutMs: number;
-  /** How long a refused socket is kept (reading and dropping) for the peer to close first. */
-  readonly lingerMs: number;
+  /** Takes a refused socket once answered: reads and drops, destroys it when the peer goes quiet. */
+  readonly lingering: Lingering;
 }
 
 export interface HeadReaderHandlers {
@@ -119,29 +120,16 @@ function detach(socket: ReadingSocket): void {
 }
 
 /**
- * Answers and closes, as Node's HTTP server does for the same faults; the socket is
- * kept reading (and dropping) for a short linger so that our answer is not lost to a
- * reset caused by unread bytes, then destroyed if the peer has not closed it.
+ * Answers and closes, as Node's HTTP server does for the same faults; the socket
+ * then lingers (data-path/linger.ts, the owner of every socket answered without a
+ * tunnel) so that our answer is not lost to a reset caused by unread bytes.
  */
 function refuse(socket: ReadingSocket, status: 400 | 408 | 431, reason: string): void {
   const state = socket[kReader]!;
   detach(socket);
   state.handlers.onRefused?.(socket, status, reason);
-  socket.on('error', destroyOnError);
-  socket.on('data', drop);
-  socket.resume();
   socket.end(`${STATUS_LINES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  const linger = setTimeout(destroySocket, state.options.lingerMs, socket);
-  linger.unref();
-  socket.once('close', () => clearTimeout(linger));
-}
-
-function drop(): void {}
-function destroyOnError(this: Socket): void {
-  this.destroy();
-}
-function destroySocket(socket: Socket): void {
-  socket.destroy();
+  state.options.lingering.hold(socket);
 }
 
 /**

@@ -2,7 +2,7 @@
 // connections, with X-Forwarded-* appended and hop-by-hop headers dropped.
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import type { Address } from '../config/config.js';
+import { formatAddress, type Address } from '../config/config.js';
 import { hopByHopHeaders, withForwardedHeaders } from '../protocol/forwarded-headers.js';
 import type { Logger } from '../config/logger.js';
 
@@ -25,7 +25,7 @@ export function createHttpForwarder(options: HttpForwardOptions, logger: Logger)
       port: options.upstream.port,
       method: req.method,
       path: req.url,
-      headers: withForwardedHeaders(req, true) as unknown as Record<string, string>,
+      headers: withForwardedHeaders(req, true, formatAddress(options.upstream)) as unknown as Record<string, string>,
       setHost: false,
       agent,
       timeout: options.connectTimeoutMs,
@@ -70,3 +70,4 @@ export function createHttpForwarder(options: HttpForwardOptions, logger: Logger)
   };
   return Object.assign(forward, { close: () => agent.destroy() });
 }
+

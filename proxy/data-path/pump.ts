@@ -26,7 +26,7 @@ function onSourceData(this: PumpSocket, chunk: Buffer): void {
 }
 
 function onSinkDrain(this: PumpSocket): void {
-  this[kSinkOf]!.source.resume();
+  this[kSinkOf]!.drained();
 }
 
 export class Pump {
@@ -36,6 +36,8 @@ export class Pump {
   sourceClosed = false;
   private pending: Buffer | undefined;
   private consumingPongs = false;
+  /** The sink refused more (write returned false): the source stays paused until 'drain'. */
+  private waitingForDrain = false;
   /** A pong being held back (≤ 131 bytes) until it is whole and can be judged. */
   private heldPong: Buffer[] | undefined;
 
@@ -63,6 +65,11 @@ export class Pump {
    */
   receive(chunk: Buffer): void {
     this.onData(chunk);
+  }
+
+  /** Lets the source flow, unless what `receive()` fed already filled the sink. */
+  start(): void {
+    if (!this.waitingForDrain) this.source.resume();
   }
 
   /** Consume the pongs that answer the sidecar's keep-alive pings instead of forwarding them. */
@@ -126,6 +133,12 @@ export class Pump {
     if (this.sealed) return;
     this.pending = frame;
     this.flushPending();
+  }
+
+  /** The sink took what was queued ('drain'): the source may flow again. */
+  drained(): void {
+    this.waitingForDrain = false;
+    this.source.resume();
   }
 
   private onData(chunk: Buffer): void {
@@ -201,6 +214,9 @@ export class Pump {
     if (this.sealed || from >= to || !this.sink.writable) return;
     const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
     this.owner.onActivity();
-    if (!this.sink.write(piece)) this.source.pause();
+    if (!this.sink.write(piece)) {
+      this.waitingForDrain = true;
+      this.source.pause();
+    }
   }
 }

@@ -1,31 +1,32 @@
 // The live tunnels of this process: what drain walks, what metrics count.
-import type { Tunnel, TunnelObserver } from './tunnel.js';
+import type { TunnelShape, TunnelShapeObserver } from './tunnel-shape.js';
+import type { TunnelObserver } from './tunnel.js';
 
-export type TunnelClosedListener = (tunnel: Tunnel) => void;
+export type TunnelClosedListener = (tunnel: TunnelShape) => void;
 
-export class TunnelRegistry implements TunnelObserver {
-  private readonly tunnels = new Set<Tunnel>();
+export class TunnelRegistry implements TunnelObserver, TunnelShapeObserver {
+  private readonly tunnels = new Set<TunnelShape>();
   private readonly closedListeners: TunnelClosedListener[] = [];
 
   get size(): number {
     return this.tunnels.size;
   }
 
-  has(tunnel: Tunnel): boolean {
+  has(tunnel: TunnelShape): boolean {
     return this.tunnels.has(tunnel);
   }
 
-  add(tunnel: Tunnel): void {
+  add(tunnel: TunnelShape): void {
     this.tunnels.add(tunnel);
   }
 
   /** Live view: callers must not expect closes to take effect while walking it. */
-  values(): IterableIterator<Tunnel> {
+  values(): IterableIterator<TunnelShape> {
     return this.tunnels.values();
   }
 
   /** A snapshot, so callers may close tunnels while walking it. */
-  list(): Tunnel[] {
+  list(): TunnelShape[] {
     return [...this.tunnels];
   }
 
@@ -33,7 +34,7 @@ export class TunnelRegistry implements TunnelObserver {
     this.closedListeners.push(listener);
   }
 
-  onTunnelClosed(tunnel: Tunnel): void {
+  onTunnelClosed(tunnel: TunnelShape): void {
     if (!this.tunnels.delete(tunnel)) return;
     for (const listener of this.closedListeners) listener(tunnel);
   }

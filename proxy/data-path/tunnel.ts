@@ -78,8 +78,9 @@ export class Tunnel implements PumpOwner {
   start(clientHead: Buffer, upstreamHead: Buffer): void {
     if (clientHead.length > 0) this.toApp.receive(clientHead);
     if (upstreamHead.length > 0) this.toClient.receive(upstreamHead);
-    this.client.resume();
-    this.upstream.resume();
+    // Not a plain resume(): that would undo a pause the bytes just fed set for backpressure.
+    this.toApp.start();
+    this.toClient.start();
   }
 
   /** The client's address as admission saw it (X-Forwarded-For from trusted proxies). */

@@ -1,6 +1,5 @@
 // An upgrade request from admission to tunnel: decide, forward the handshake,
 // start the tunnel, and give the slot back whatever happens.
-import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Admission, AdmissionDecision, AdmissionTicket } from '../admission/admission.js';
 import type { Config } from '../config/config.js';
@@ -9,20 +8,19 @@ import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
 import type { Logger } from '../config/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { rejectUpgrade } from '../admission/rejection.js';
-import { Lingering } from './linger.js';
+import type { Lingering } from './linger.js';
 import type { TunnelRegistry } from './registry.js';
-import { Tunnel } from './tunnel.js';
+import type { DataPlane } from './data-plane.js';
+import type { TunnelShape } from './tunnel-shape.js';
 import type { UpgradeRequest } from './upgrade-request.js';
 
-export type TunnelOpenedListener = (tunnel: Tunnel) => void;
+export type TunnelOpenedListener = (tunnel: TunnelShape) => void;
 
 export class UpgradeHandler {
   private readonly openedListeners: TunnelOpenedListener[] = [];
   private readonly settledListeners: Array<() => void> = [];
   /** Client sockets of admitted upgrades still waiting for the app's answer. */
   private readonly handshaking = new Set<Socket>();
-  /** Client sockets answered without a tunnel, until they close or their linger ends. */
-  private readonly lingering = new Lingering();
 
   constructor(
     private readonly config: Config,
@@ -30,7 +28,11 @@ export class UpgradeHandler {
     private readonly registry: TunnelRegistry,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-    private readonly forwardPlain: (req: IncomingMessage, res: ServerResponse) => void,
+    /** Non-WebSocket upgrade offers are declined: the request goes to the app as plain HTTP. */
+    private readonly declineUpgrade: (req: UpgradeRequest, client: Socket, head: Buffer) => void,
+    private readonly dataPlane: DataPlane,
+    /** Client sockets answered without a tunnel, until they close or their linger ends (shared with the head reader). */
+    private readonly lingering: Lingering,
   ) {}
 
   onTunnelOpened(listener: TunnelOpenedListener): void {
@@ -65,16 +67,11 @@ export class UpgradeHandler {
   private readonly onHandshakeError = (err: Error): void => this.logger.debug({ err }, 'client socket error during handshake');
 
   readonly handle = (req: UpgradeRequest, client: Socket, head: Buffer): void => {
-    client.on('error', this.onHandshakeError);
-    if (!isWebSocketUpgrade(req) && req instanceof IncomingMessage) {
-      // Another protocol (e.g. h2c): the offer is declined by forwarding the request as plain HTTP.
-      const res = new ServerResponse(req);
-      res.shouldKeepAlive = false;
-      res.assignSocket(client);
-      res.on('finish', () => client.end());
-      this.forwardPlain(req, res);
+    if (!isWebSocketUpgrade(req)) {
+      this.declineUpgrade(req, client, head);
       return;
     }
+    client.on('error', this.onHandshakeError);
     const decision = this.admission.decide(req);
     if (!decision.admitted) {
       this.refuse(req, client, head, decision);
@@ -130,13 +127,14 @@ export class UpgradeHandler {
   private startTunnel(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
     this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
-    const tunnel = new Tunnel(client, outcome.upstream, ticket, this.config, this.registry);
     client.off('error', this.onHandshakeError);
+    // Read before the hand-over: a native tunnel's sockets are no longer Node's.
+    const remote = this.logger.isLevelEnabled('debug') ? client.remoteAddress : undefined;
+    const tunnel = this.dataPlane.open(client, outcome.upstream, head, outcome.upstreamHead, ticket, this.config, this.registry);
     this.registry.add(tunnel);
     this.admission.handshakeEnded(ticket, true);
-    tunnel.start(head, outcome.upstreamHead);
     if (this.logger.isLevelEnabled('debug')) {
-      this.logger.debug({ remote: client.remoteAddress, url: req.url, active: this.registry.size }, 'connection opened');
+      this.logger.debug({ remote, url: req.url, active: this.registry.size, dataPlane: this.dataPlane.name }, 'connection opened');
     }
     for (const listener of this.openedListeners) listener(tunnel);
   }

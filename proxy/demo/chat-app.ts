@@ -1,5 +1,6 @@
-// The demo app: a tiny chat room (one HTML page + a broadcasting WebSocket).
-// It knows nothing of the sidecar; the sidecar fronts it unchanged.
+// The demo app: a tiny chat (one HTML page + a broadcasting WebSocket, rooms by `?room=`).
+// It knows nothing of the sidecar; the sidecar fronts it unchanged. A client alone in its room
+// gets its own messages back: the rollout demo's clients read that as the acknowledgement.
 import { createServer, type Server } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
 import { CHAT_PAGE } from './chat-page.js';
@@ -15,14 +16,22 @@ export function createChatApp(): Server {
     res.end('not found\n');
   });
   const wss = new WebSocketServer({ server, path: '/chat' });
+  const rooms = new Map<string, Set<WebSocket>>();
   let nextId = 1;
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     const name = `guest-${nextId++}`;
+    const roomName = new URL(req.url ?? '/', 'http://chat').searchParams.get('room') ?? 'lobby';
+    const room = rooms.get(roomName) ?? new Set<WebSocket>();
+    rooms.set(roomName, room.add(ws));
+    ws.on('close', () => {
+      room.delete(ws);
+      if (room.size === 0) rooms.delete(roomName);
+    });
     const broadcast = (text: string): void => {
-      for (const peer of wss.clients) if (peer.readyState === WebSocket.OPEN) peer.send(text);
+      for (const peer of room) if (peer.readyState === WebSocket.OPEN) peer.send(text);
     };
     ws.on('error', () => ws.terminate());
-    ws.send(JSON.stringify({ from: 'server', text: `welcome, ${name} (${wss.clients.size} online)` }));
+    ws.send(JSON.stringify({ from: 'server', text: `welcome, ${name} (${room.size} in ${roomName})` }));
     ws.on('message', (data) => broadcast(JSON.stringify({ from: name, text: String(data).slice(0, 500) })));
   });
   return server;

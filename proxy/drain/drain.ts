@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
-import type { Tunnel } from '../data-path/tunnel.js';
+import type { TunnelShape } from '../data-path/tunnel-shape.js';
 import { closePolitely } from './polite-close.js';
 
 /** Upgrades admitted but not yet answered by the app: they may still become tunnels. */
@@ -96,7 +96,7 @@ export class Drain {
   }
 
   /** A tunnel whose handshake finishes once the closing began is closed at once. */
-  readonly onTunnelOpened = (tunnel: Tunnel): void => {
+  readonly onTunnelOpened = (tunnel: TunnelShape): void => {
     if (!this.rejectsUpgrades) return;
     this.connectionsDrained++;
     this.closeOne(tunnel);
@@ -126,7 +126,7 @@ export class Drain {
     step();
   }
 
-  private closeOne(tunnel: Tunnel): void {
+  private closeOne(tunnel: TunnelShape): void {
     const delayMs = closePolitely(tunnel, 'draining', this.config.retryAfterMs);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ clientIp: tunnel.clientIp, delayMs }, 'closing connection');
   }

@@ -2,7 +2,7 @@
 // to the client, 1001 to the app, each at a boundary (Tunnel.close). A drain and the fleet's
 // rebalancer both go through here, so a moved client sees exactly what a drained one sees.
 import { CloseCode, hintReason, reconnectDelayMs } from '../protocol/frames.js';
-import type { Tunnel } from '../data-path/tunnel.js';
+import type { TunnelShape as Tunnel } from '../data-path/tunnel-shape.js';
 
 export type PoliteCloseCause = 'draining' | 'rebalancing';
 

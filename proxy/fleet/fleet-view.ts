@@ -7,15 +7,8 @@ import type { FleetMember, FleetSnapshot } from './membership.js';
 import { fleetBalance } from './rebalance-decision.js';
 import type { RebalanceStatus } from './rebalancer.js';
 
-export interface FleetPodView {
-  readonly pod: string;
-  readonly revision: string;
-  readonly connections: number;
-  readonly maxConnections: number;
-  readonly ready: boolean;
-  readonly draining: boolean;
-  readonly lastSeenMs: number;
-}
+/** A pod as `/fleet` shows it: the lease's own fields, nothing derived. */
+export type FleetPodView = FleetMember;
 
 export interface FleetView {
   readonly fleet: string;

@@ -9,7 +9,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
-import type { Tunnel } from '../data-path/tunnel.js';
+import type { TunnelShape as Tunnel } from '../data-path/tunnel-shape.js';
 import { closePolitely } from '../drain/polite-close.js';
 import type { FleetMember, FleetSnapshot } from './membership.js';
 import { assessBalance, shedPerSecond, type RebalanceReason, type RebalanceState } from './rebalance-decision.js';

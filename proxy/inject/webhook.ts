@@ -35,7 +35,14 @@ export async function startWebhook(options: WebhookOptions, host: string, port: 
   const logger = options.logger;
   const events = new EventEmitter();
   const pair = await readKeyPair(options.certFile, options.keyFile);
-  const server = createServer({ cert: pair.cert, key: pair.key, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
+  const server = createServer({
+    cert: pair.cert,
+    key: pair.key,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    // Node checks those timeouts on this interval (30 s by default, past the API server's 10 s).
+    connectionsCheckingInterval: 500,
+  });
   const injectOptions: InjectOptions = { tokenFallback: 'random', ...options.inject };
 
   // The namespace-label entry of the webhook configuration calls /mutate/namespace: the

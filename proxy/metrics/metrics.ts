@@ -18,6 +18,8 @@ export type Initiator = (typeof INITIATORS)[number];
 export const DIRECTIONS = ['client_to_upstream', 'upstream_to_client'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 export const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** `fd_limit`: dropped at the listener's share of the open-files limit; `error`: accept() failed. */
+export const ACCEPT_FAILURE_REASONS = ['fd_limit', 'error'] as const;
 
 /**
  * The closes the design names, exported at 0 from the start: a series born at its first increment
@@ -56,6 +58,7 @@ export class Metrics {
   readonly closesTotal: Counter<'initiator' | 'code'>;
   readonly upgradeDuration: Histogram;
   readonly httpRequestsTotal: Counter<'code_class'>;
+  readonly acceptFailuresTotal: Counter<'reason'>;
 
   constructor(maxConnections: number, sources: MetricSources) {
     const registers = [this.registry];
@@ -114,6 +117,8 @@ export class Metrics {
       },
     });
     this.httpRequestsTotal = new Counter({ name: 'ws_sidecar_http_requests_total', help: 'Plain HTTP requests forwarded, by status class', labelNames: ['code_class'], registers });
+    this.acceptFailuresTotal = new Counter({ name: 'ws_sidecar_accept_failures_total', help: 'Connections the data listener could not take, by reason', labelNames: ['reason'], registers });
+    for (const reason of ACCEPT_FAILURE_REASONS) this.acceptFailuresTotal.inc({ reason }, 0);
     // Known label values start at 0, so rates work from the first scrape.
     for (const outcome of CONNECTION_OUTCOMES) this.connectionsTotal.inc({ outcome }, 0);
     for (const code_class of CODE_CLASSES) this.httpRequestsTotal.inc({ code_class }, 0);

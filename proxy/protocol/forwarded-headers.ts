@@ -1,5 +1,6 @@
 // X-Forwarded-* appended (never replaced) on everything we forward to the app,
 // and the hop-by-hop headers that plain HTTP must not carry past this hop.
+import { formatAddress, type Address } from '../config/config.js';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
@@ -13,9 +14,10 @@ export interface ForwardedRequest {
 /**
  * The client's raw headers ([name, value, ...]) with our hop appended to
  * X-Forwarded-For/Proto/Host. Repeated occurrences are merged into one header,
- * so a client cannot smuggle a hop past ours in a second copy.
+ * so a client cannot smuggle a hop past ours in a second copy. A request without
+ * Host (HTTP/1.0) gets `defaultHost`, the app's address, as nginx gives it.
  */
-export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolean): string[] {
+export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolean, defaultHost: string): string[] {
   const dropped = dropHopByHop ? hopByHopHeaders(req.rawHeaders) : undefined;
   const ours: Record<(typeof FORWARDED)[number], string> = {
     'x-forwarded-for': stripMappedPrefix(req.socket.remoteAddress ?? ''),
@@ -31,6 +33,7 @@ export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolea
     if (lower in ours) (previous[lower] ??= []).push(raw[i + 1]!);
     else out.push(raw[i]!, raw[i + 1]!);
   }
+  if (req.headers.host === undefined) out.push('Host', defaultHost);
   for (const name of FORWARDED) {
     const hops = [...(previous[name] ?? []), ours[name]].filter((hop) => hop !== '');
     if (hops.length > 0) out.push(name, hops.join(', '));
@@ -42,11 +45,12 @@ export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolea
  * The upgrade request head as the app gets it, built in one pass into one string
  * (one write): the client's request line and headers as sent, then our
  * X-Forwarded-For/Proto/Host with any earlier hops merged in front, as
- * `withForwardedHeaders` orders them. No arrays, records or lower-cased copies of
- * names other than the few whose length could make them ours.
+ * `withForwardedHeaders` orders them (a head without Host gets the app's address,
+ * formatted only then). No arrays, records or lower-cased copies of names other
+ * than the few whose length could make them ours.
  */
-export function forwardedUpgradeHead(method: string, url: string, raw: readonly string[], remoteAddress: string | undefined): string {
-  let head = `${method} ${url} HTTP/1.1\r\n`;
+export function forwardedUpgradeHead(method: string, url: string, httpVersion: string, raw: readonly string[], remoteAddress: string | undefined, app: Address): string {
+  let head = `${method} ${url} HTTP/${httpVersion}\r\n`;
   let forwardedFor = '';
   let forwardedProto = '';
   let forwardedHost = '';
@@ -73,6 +77,7 @@ export function forwardedUpgradeHead(method: string, url: string, raw: readonly 
     }
     head += `${name}: ${value}\r\n`;
   }
+  if (host === undefined) head += `Host: ${formatAddress(app)}\r\n`;
   forwardedFor = joinHop(forwardedFor, stripMappedPrefix(remoteAddress ?? ''));
   forwardedProto = joinHop(forwardedProto, 'http');
   forwardedHost = joinHop(forwardedHost, host ?? '');

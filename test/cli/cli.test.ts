@@ -45,6 +45,16 @@ describe('ws-sidecar CLI', () => {
     expect(result.stderr).toContain('WS_SIDECAR_RETRY_AFTER');
   });
 
+  it('refuses a drain that cannot finish: delay + spread + close timeout beyond the deadline', async () => {
+    const result = await runCli(['--drain-delay', '1', '--drain-spread', '20', '--close-timeout', '5', '--drain-timeout', '3', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--drain-delay (1 s) + --drain-spread (20 s) + --close-timeout (5 s) = 26 s exceeds --drain-timeout (3 s)');
+    expect(result.stdout).not.toContain('listening');
+    // Exactly at the deadline is fine.
+    const fits = await runCli(['--drain-delay', '1', '--drain-spread', '2', '--close-timeout', '1', '--drain-timeout', '4', '--listen', '127.0.0.1:99999']);
+    expect(fits.stderr).not.toContain('exceeds --drain-timeout');
+  });
+
   it('rejects an unknown command and stray arguments', async () => {
     expect((await runCli(['frobnicate'])).code).toBe(2);
     const stray = await runCli(['run', 'extra']);

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expireSlowHead, readRequestHead, type HeadReaderOptions } from '../../proxy/data-path/head-reader.js';
+import { Lingering } from '../../proxy/data-path/linger.js';
 import type { RequestHead } from '../../proxy/protocol/request-head.js';
 
 type Outcome =
@@ -16,9 +17,11 @@ const FRAME = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x69 ^ 1, 0x21 ^ 2]);
 
 let server: Server | undefined;
 let sweep: NodeJS.Timeout | undefined;
+const lingering = new Lingering();
 const opened: Socket[] = [];
 afterEach(async () => {
   clearInterval(sweep);
+  lingering.destroyAll();
   for (const socket of opened.splice(0)) socket.destroy();
   if (server) await new Promise((resolve) => server!.close(resolve));
   server = undefined;
@@ -48,7 +51,7 @@ async function startReader(options: Partial<HeadReaderOptions> = {}): Promise<{ 
     });
     readRequestHead(
       socket,
-      { maxHeaderSize: 1024, timeoutMs: 10_000, lingerMs: 200, ...options },
+      { maxHeaderSize: 1024, timeoutMs: 10_000, lingering, ...options },
       {
         onWebSocketUpgrade: (head, s, rest) => push({ kind: 'upgrade', head, rest: Buffer.from(rest), socket: s }),
         onOtherRequest: (s, bytes) => push({ kind: 'other', bytes: Buffer.from(bytes), socket: s }),
@@ -151,15 +154,17 @@ describe('readRequestHead', () => {
   });
 
   it('answers 408 to a head not complete in time, and destroys the socket after the linger', async () => {
-    const reader = await startReader({ timeoutMs: 100, lingerMs: 100 });
+    const reader = await startReader({ timeoutMs: 100 });
     const socket = await client(reader.port);
     const answer = answerOf(socket);
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
     const outcome = await reader.next();
     expect(outcome.kind === 'refused' && outcome.status).toBe(408);
     expect(await answer).toMatch(/^HTTP\/1.1 408 /);
-    // The client keeps its half open; the server side goes anyway.
+    // The client keeps its half open; the server side goes anyway, held by the linger until then.
+    expect(lingering.size).toBe(1);
     await once(outcome.socket, 'close');
+    expect(lingering.size).toBe(0);
     expect(socket.destroyed).toBe(false);
   });
 

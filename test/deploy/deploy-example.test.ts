@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TOKEN_SEED_ENV } from '../../proxy/inject/injector-options.js';
 import { REPO_ROOT } from '../helpers/kustomize.js';
+import { NO_SEED_WARNING } from '../../proxy/cli/inject-command.js';
 import { runCli } from '../helpers/sidecar-process.js';
 
 const EXAMPLE = 'deploy/examples/chat';
@@ -20,8 +21,12 @@ const read = (path: string): string => readFileSync(join(REPO_ROOT, path), 'utf8
 describe('chat example: deployment.yaml is the injector output of app.yaml', () => {
   it('equals what `ws-sidecar inject -f app.yaml` prints today', async () => {
     const result = await runCli(['inject', '-f', join(REPO_ROOT, SOURCE)], { env: NO_SEED });
-    // No warning: the named port is taken over, so the example's Service needs no change.
-    expect(result.stderr).toBe(`ws-sidecar inject: ${join(REPO_ROOT, SOURCE)}: Deployment/chat: injected: sidecar port 8080 (admin 9090) in front of app port 3000; port name http moved to the sidecar\n`);
+    // No routing warning: the named port is taken over, so the example's Service needs no change.
+    // The one warning is the seed's: this example's tokens are public by design.
+    expect(result.stderr).toBe(
+      `ws-sidecar inject: ${join(REPO_ROOT, SOURCE)}: Deployment/chat: injected: sidecar port 8080 (admin 9090) in front of app port 3000; port name http moved to the sidecar\n` +
+        `ws-sidecar inject: warning: ${NO_SEED_WARNING}\n`,
+    );
     expect(result.code).toBe(0);
     expect(read(INJECTED), `${INJECTED} is stale or was edited by hand; edit ${SOURCE} and regenerate from the repository root:\n  ${REGENERATE}\n`).toBe(result.stdout);
   });

@@ -91,13 +91,30 @@ describe('Dockerfile steps, run in a temp folder', () => {
     expect(devOnly).toEqual([]);
   });
 
+  it('ships the native data plane, built in the build stage, and runs on it', async () => {
+    expect(existsSync(join(hostPath(runtime, '/app'), 'dist/proxy/data-path/native/ws_sidecar_native.node'))).toBe(true);
+    app ??= await startApp();
+    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`], { ...runtime.env, WS_SIDECAR_DATA_PLANE: 'auto' }, mainJs);
+    try {
+      expect((await sidecar.waitForLog((line) => line.msg === 'data plane')).dataPlane).toBe('native');
+      const client = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);
+      const reply = nextMessage(client);
+      client.send('through the native plane');
+      expect((await reply).data.toString()).toBe('through the native plane');
+      client.terminate();
+    } finally {
+      sidecar.kill();
+      await sidecar.exited;
+    }
+  });
+
   it('prints the package version', async () => {
     const result = await runCli(['--version'], {}, mainJs);
     expect(result).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
   });
 
   it('proxies a WebSocket round trip to a real app', async () => {
-    app = await startApp();
+    app ??= await startApp();
     const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`], runtime.env, mainJs);
     try {
       const client = await openClient(`ws://127.0.0.1:${sidecar.dataPort}/`);

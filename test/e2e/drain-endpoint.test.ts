@@ -25,6 +25,18 @@ describe('drain authorization (decision)', () => {
     expect(decideDrainAuthorization(undefined, undefined, '')).toMatchObject({ allowed: false, status: 403 });
   });
 
+  it('without a token, refuses what a web page could forge: a foreign Origin, a non-loopback Host (DNS rebinding)', () => {
+    const local = { host: '127.0.0.1:9090' };
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', local)).toEqual({ allowed: true });
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', { host: 'localhost:9090', origin: 'http://localhost:9090' })).toEqual({ allowed: true });
+    expect(decideDrainAuthorization('::1', undefined, '', { host: '[::1]:9090' })).toEqual({ allowed: true });
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', { ...local, origin: 'https://evil.example' })).toMatchObject({ allowed: false, status: 403, reason: 'drain_foreign_origin' });
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', { ...local, origin: 'null' })).toMatchObject({ allowed: false, status: 403 });
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', { ...local, origin: 'http://localhost:3000' })).toMatchObject({ allowed: false, status: 403 });
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', { host: 'evil.example:9090' })).toMatchObject({ allowed: false, status: 403, reason: 'drain_host_not_loopback' });
+    expect(decideDrainAuthorization('127.0.0.1', undefined, '', { host: '127.0.0.1.evil.example' })).toMatchObject({ allowed: false, status: 403 });
+  });
+
   it('with a token, requires it from everyone, loopback included', () => {
     expect(decideDrainAuthorization('127.0.0.1', undefined, 's3cret')).toMatchObject({ allowed: false, status: 401 });
     expect(decideDrainAuthorization('127.0.0.1', 'Bearer wrong', 's3cret')).toMatchObject({ allowed: false, status: 403 });
@@ -35,6 +47,28 @@ describe('drain authorization (decision)', () => {
 });
 
 describe('/drain over real sockets', () => {
+  it('answers a GET /drain with a foreign Origin, or a rebound Host, 403 and keeps running', async () => {
+    await withSidecar({}, async ({ sidecar, wsUrl }) => {
+      const url = `http://127.0.0.1:${sidecar.adminPort}/drain`;
+      const forged = await request(url, { headers: { origin: 'https://evil.example' } });
+      expect(forged.statusCode).toBe(403);
+      expect(await forged.body.json()).toMatchObject({ error: 'drain_foreign_origin' });
+      const rebound = await request(url, { headers: { host: `attacker.example:${sidecar.adminPort}` } });
+      expect(rebound.statusCode).toBe(403);
+      await rebound.body.dump();
+      const ready = await request(`http://127.0.0.1:${sidecar.adminPort}/readyz`);
+      expect(ready.statusCode).toBe(200);
+      await ready.body.dump();
+      const ws = await openClient(wsUrl);
+      ws.close();
+      await closed(ws);
+      // The sidecar's own page (same origin) may still drain.
+      const own = await request(url, { method: 'POST', headers: { origin: `http://127.0.0.1:${sidecar.adminPort}` } });
+      expect(own.statusCode).toBe(202);
+      await own.body.dump();
+    });
+  });
+
   it('refuses a wrong or missing token, then drains with the right one and answers when done', async () => {
     const app = await startApp();
     const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`, '--drain-spread', '0'], { WS_SIDECAR_DRAIN_TOKEN: 'tok-123' });

@@ -1,5 +1,6 @@
 // Runs a Dockerfile's steps without a container engine: each stage gets a folder standing in for
 // its root filesystem, COPY copies into it, RUN runs in its WORKDIR with the host's node and npm.
+// `RUN apk add` is checked, not run: each tool it names must be on the host's PATH.
 // Only the instructions our Dockerfile uses are understood; anything else fails loudly.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
@@ -69,6 +70,11 @@ export function buildDockerfile(dockerfilePath: string, contextDir: string, outD
         break;
       }
       case 'RUN':
+        if (/^apk add\b/.test(args)) {
+          // Alpine's packages: the host brings its own; each tool asked for must be on its PATH.
+          for (const tool of args.split(/\s+/).slice(2).filter((word) => !word.startsWith('-'))) execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+          break;
+        }
         execFileSync('sh', ['-c', args], { cwd: hostPath(current, '.'), env: { ...env, ...current.env }, stdio: ['ignore', 'pipe', 'pipe'] });
         break;
       case 'USER':

@@ -25,12 +25,25 @@ export interface SidecarProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/**
+ * The data plane the suite runs on (vitest.config.ts: the `js` project, and the `native`
+ * one for test/e2e/): passed to every sidecar this helper starts, unless the test names one.
+ */
+export const TEST_DATA_PLANE = process.env.WS_SIDECAR_TEST_DATA_PLANE ?? 'js';
+
+function testPlaneEnv(): Record<string, string> {
+  return { WS_SIDECAR_DATA_PLANE: TEST_DATA_PLANE };
+}
+
 /** Runs `node dist/proxy/main.js ...args` (or another build's main.js); the caller passes --upstream etc. Ports default to 0. */
-export async function startSidecarProcess(args: string[], env: Record<string, string> = {}, cliPath = CLI_PATH): Promise<SidecarProcess> {
+export async function startSidecarProcess(args: string[], env: Record<string, string> = {}, cliPath = CLI_PATH, options: { openFilesLimit?: number } = {}): Promise<SidecarProcess> {
   const fullArgs = [cliPath, ...args];
   if (!args.some((arg) => arg.startsWith('--listen'))) fullArgs.push('--listen', '127.0.0.1:0');
   if (!args.some((arg) => arg.startsWith('--admin-listen'))) fullArgs.push('--admin-listen', '127.0.0.1:0');
-  const child = spawn(process.execPath, fullArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // prlimit execs node in its own place: the pid is the sidecar's.
+  const [command, commandArgs] =
+    options.openFilesLimit === undefined ? [process.execPath, fullArgs] : ['/usr/bin/prlimit', [`--nofile=${options.openFilesLimit}`, '--', process.execPath, ...fullArgs]];
+  const child = spawn(command, commandArgs, { env: { ...process.env, ...testPlaneEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';

@@ -61,7 +61,7 @@ describe('ws-sidecar inject (real process)', () => {
     const sidecar = outDeployment.spec.template.spec.containers.find((c: { name: string }) => c.name === 'ws-sidecar');
     expect(sidecar.ports[0].containerPort).toBe(8080);
     expect(result.stderr).toContain(`${join(dir, 'service.yaml')}: Service/hello: port 80: targetPort (unset: 80) → 8080, the sidecar of Deployment/hello`);
-    expect(result.stderr).not.toContain('warning');
+    expect(result.stderr.replace(/^.*warning: no --token-seed.*\n/m, '')).not.toContain('warning');
 
     // Turned off: the Service is printed as it came, and both warnings say why clients bypass the sidecar.
     const kept = await runCli(['inject', '--all', '--keep-target-ports', '-f', join(dir, 'service.yaml'), '-f', join(dir, 'deployment.yaml')]);
@@ -123,6 +123,18 @@ describe('ws-sidecar inject (real process)', () => {
     // Without --token-seed the token is keyed on the manifest: the same input, the same output.
     const rerun = await runCli(['inject', '-f', fixture('basic-pod.yaml')]);
     expect(rerun.stdout).toBe(result.stdout);
+  });
+
+  it('warns on stderr, each run, that tokens without --token-seed can be computed from the input', async () => {
+    const warning = /warning: no --token-seed .*anyone who can read it .*can compute them/;
+    const unseeded = await runCli(['inject', '-f', fixture('basic-pod.yaml')]);
+    expect(unseeded.code).toBe(0);
+    expect(unseeded.stderr).toMatch(warning);
+    expect((await runCli(['inject', '-f', fixture('basic-pod.yaml')])).stderr).toMatch(warning);
+    const seeded = await runCli(['inject', '-f', fixture('basic-pod.yaml'), '--token-seed', 'secret']);
+    expect(seeded.stderr).not.toMatch(warning);
+    const fromEnv = await runCli(['inject', '-f', fixture('basic-pod.yaml')], { env: { WS_SIDECAR_TOKEN_SEED: 'secret' } });
+    expect(fromEnv.stderr).not.toMatch(warning);
   });
 });
 

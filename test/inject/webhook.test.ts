@@ -1,5 +1,6 @@
 // The admission webhook over real HTTPS with a CA made in the test.
 import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -164,6 +165,32 @@ describe('webhook', () => {
     expect(other.status).toBe(404);
     const health = await httpsRequest(server.port, { ca: ca.certPem, path: '/healthz' });
     expect(health.status).toBe(200);
+  });
+
+  it('cuts a stalled request (headers that never end, a body that stops) within the API server\'s 10 s', async () => {
+    const hook = await start();
+    const stall = async (bytes: string): Promise<boolean> => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: hook.port, rejectUnauthorized: false });
+      socket.on('error', () => undefined);
+      await once(socket, 'secureConnect');
+      socket.write(bytes);
+      socket.resume();
+      // A bound, not a sleep: true when the webhook closed the connection within it.
+      let cutHere = false;
+      const bound = setTimeout(() => {
+        cutHere = true;
+        socket.destroy();
+      }, 10_000);
+      await once(socket, 'close');
+      clearTimeout(bound);
+      return !cutHere;
+    };
+    const [headers, body] = await Promise.all([
+      stall('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'),
+      stall('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion"'),
+    ]);
+    expect(headers).toBe(true);
+    expect(body).toBe(true);
   });
 
   it('refuses bodies over the limit with 413, declared or streamed', async () => {

@@ -9,16 +9,19 @@ import { parseBenchArgs } from '../../load/bench-options.js';
 import { runBench } from '../../load/bench.js';
 import { peerUnavailable } from '../../load/peers.js';
 import { runRollouts } from '../../load/rollout.js';
+import { NATIVE_REQUIRED } from '../helpers/native.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('load smoke', () => {
-  it('bench --quick measures every peer installed here and writes JSON', async () => {
+  // Seven peers × six scenarios: a budget for the whole run, not a speed assertion.
+  it('bench --quick measures every peer installed here and writes JSON', { timeout: 300_000 }, async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
     const { results, markdown, file } = await runBench(plan);
-    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'nginx', 'haproxy', 'caddy', 'http-proxy']);
+    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
+    if (NATIVE_REQUIRED) expect(results.find((r) => r.peer === 'ws-sidecar-native')?.skipped).toBeUndefined();
     for (const result of results) {
       expect(result.failed, result.peer).toBeUndefined();
       if (result.skipped) {
@@ -32,9 +35,10 @@ describe('load smoke', () => {
       expect(result.storm?.completed, result.peer).toBe(plan.storm.connections);
       expect(result.storm?.failed, result.peer).toBe(0);
       expect(result.idle?.connections, result.peer).toBe(plan.idle.connections);
+      expect(result.backpressure?.connections, result.peer).toBe(plan.backpressure.connections);
       if (result.peer !== 'direct') expect(result.idle?.rssAfterBytes, result.peer).toBeGreaterThan(0);
       // Node peers are read after a GC forced over their inspector, which also gives their JS heap.
-      const node = result.peer === 'ws-sidecar' || result.peer === 'http-proxy';
+      const node = result.peer === 'ws-sidecar' || result.peer === 'ws-sidecar-native' || result.peer === 'http-proxy';
       expect(result.idle?.gcForced, result.peer).toBe(node);
       if (node) expect(result.idle?.heapAfterBytes, result.peer).toBeGreaterThan(0);
       else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();

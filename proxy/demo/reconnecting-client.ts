@@ -1,15 +1,20 @@
 // A client as the sidecar expects them to be written: it sends numbered
-// messages, the app's echo acknowledges each, and when the connection closes it
+// messages, the app's answer acknowledges each, and when the connection closes it
 // reconnects after the `delay_ms` of the close reason (or a fixed fallback when
 // there is none, e.g. after a 1006) and resends whatever was not acknowledged.
+// Shared by `npm run demo -- --pods` and the rollout load test (load/rollout/).
 import { WebSocket } from 'ws';
-import { nextSourceAddress } from '../client-pool.js';
 
 export interface RolloutClientOptions {
-  readonly port: number;
+  /** e.g. `ws://127.0.0.1:8080/`. */
+  readonly url: string;
   readonly sendIntervalMs: number;
   /** Reconnect delay when the close carries no hint. */
   readonly fallbackDelayMs: number;
+  /** Source address per connection (the load test spreads them over 127.0.0.x). */
+  readonly localAddress?: () => string;
+  /** The sequence number a message from the app acknowledges (default: the message is the number). */
+  readonly ackOf?: (data: string) => number;
 }
 
 /** Counters shared by all clients of a run. */
@@ -39,9 +44,13 @@ export class RolloutClient {
   private nextSeq = 1;
   /** Sent and not yet acknowledged: seq → payload. */
   private readonly outstanding = new Map<number, string>();
-  private connects = 0;
+  /** Connections opened so far (the first included). */
+  connects = 0;
   private timer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** False: stay connected, send nothing new (what was outstanding is still resent). */
+  sending = true;
   private stopped: (() => void) | undefined;
 
   constructor(
@@ -66,6 +75,7 @@ export class RolloutClient {
   stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    clearTimeout(this.reconnectTimer);
     return new Promise((resolve) => {
       if (!this.ws || this.ws.readyState === WebSocket.CLOSED) return resolve();
       this.stopped = resolve;
@@ -75,7 +85,9 @@ export class RolloutClient {
   }
 
   private connect(onOpen?: () => void): void {
-    const ws = new WebSocket(`ws://127.0.0.1:${this.options.port}/`, { localAddress: nextSourceAddress(), perMessageDeflate: false });
+    if (this.stopping) return;
+    const localAddress = this.options.localAddress?.();
+    const ws = new WebSocket(this.options.url, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
     this.ws = ws;
     let opened = false;
     ws.on('error', () => undefined);
@@ -87,7 +99,8 @@ export class RolloutClient {
       onOpen?.();
     });
     ws.on('message', (data) => {
-      if (this.outstanding.delete(Number(data.toString()))) this.tally.acknowledged++;
+      const seq = this.options.ackOf ? this.options.ackOf(data.toString()) : Number(data.toString());
+      if (this.outstanding.delete(seq)) this.tally.acknowledged++;
     });
     ws.on('close', (code, reason) => {
       clearInterval(this.timer);
@@ -104,15 +117,29 @@ export class RolloutClient {
       } else {
         this.tally.failedConnects++;
       }
-      setTimeout(() => this.connect(onOpen && !opened ? onOpen : undefined), delayMs);
+      this.reconnectTimer = setTimeout(() => this.connect(onOpen && !opened ? onOpen : undefined), delayMs);
     });
   }
 
   private sendNext(): void {
+    if (!this.sending) return;
     const seq = this.nextSeq++;
     const payload = String(seq);
     this.outstanding.set(seq, payload);
     this.tally.sent++;
     this.ws!.send(payload);
   }
+}
+
+/**
+ * Reconnects per bucket while reconnects happen (buckets from the first to the
+ * last): the busiest bucket and the average over those buckets.
+ */
+export function reconnectRate(times: readonly number[], bucketMs: number): { peak: number; mean: number } {
+  if (times.length === 0) return { peak: 0, mean: 0 };
+  const first = Math.min(...times);
+  const count = Math.floor((Math.max(...times) - first) / bucketMs) + 1;
+  const buckets = new Array<number>(count).fill(0);
+  for (const time of times) buckets[Math.floor((time - first) / bucketMs)]!++;
+  return { peak: Math.max(...buckets), mean: times.length / count };
 }
