@@ -166,8 +166,10 @@ export class NativeTunnel implements TunnelShape {
     const pump = this.pump(direction);
     if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
     if (this.opposite(pump).sourceClosed && !pump.source.queued && !pump.sink.queued) {
-      // Both close frames have passed and nothing is queued: both sockets go, as in Tunnel.
-      this.destroy();
+      // Both close frames have passed and nothing is queued: as in Tunnel, the app's socket
+      // goes at once and the client's gets our FIN (a reset could meet its late bytes).
+      this.engine.destroy(this.id, UPSTREAM, false);
+      this.engine.end(this.id, CLIENT);
       return;
     }
     if (this.opposite(pump).sealed && !pump.source.writableEnded) pump.source.end();
