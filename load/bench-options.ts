@@ -1,6 +1,7 @@
 // `npm run bench` options: the full figures of issue 8, or `--quick` for CI.
 import { parseArgs } from 'node:util';
 import { PEER_NAMES, type PeerName } from './peers.js';
+import type { FleetCapsParams } from './scenarios/fleet-caps.js';
 import type { BackpressureParams } from './scenarios/backpressure.js';
 import type { IdleMemoryParams } from './scenarios/idle-memory.js';
 import type { SaturationParams } from './scenarios/saturation.js';
@@ -17,6 +18,8 @@ export interface BenchPlan {
   readonly saturationLarge: SaturationParams;
   readonly storm: StormParams;
   readonly idle: IdleMemoryParams;
+  /** The fleet caps' A/B (ws-sidecar only, with a real redis-server). */
+  readonly caps: FleetCapsParams;
   readonly backpressure: BackpressureParams;
   /** Where the JSON result goes (a directory). */
   readonly outDir: string;
@@ -36,6 +39,7 @@ const FULL = {
   saturationLarge: { connections: 64, window: 2, payloadBytes: 16 * 1024, warmupMs: 1000, durationMs: 5000 },
   storm: { connections: 3000, concurrency: 50, payloadBytes: 128 },
   idle: { connections: FULL_IDLE_CONNECTIONS, concurrency: 200, settleMs: 2000 },
+  caps: { connections: 1000, concurrency: 50, rounds: 5 },
   backpressure: { connections: 200, bytesPerClient: 2 * 1024 * 1024, settleMs: 500 },
 } as const;
 
@@ -45,13 +49,14 @@ const QUICK = {
   saturationLarge: { connections: 8, window: 2, payloadBytes: 16 * 1024, warmupMs: 100, durationMs: 300 },
   storm: { connections: 60, concurrency: 10, payloadBytes: 128 },
   idle: { connections: 100, concurrency: 50, settleMs: 100 },
+  caps: { connections: 60, concurrency: 10, rounds: 2 },
   backpressure: { connections: 10, bytesPerClient: 256 * 1024, settleMs: 100 },
 } as const;
 
-export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'backpressure'] as const;
+export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'backpressure', 'caps'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure] [--out DIR] [--cpu-prof DIR]`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure,caps] [--out DIR] [--cpu-prof DIR]\n       npm run bench -- --fleet-cost [--quick]   (fleet mode's handshake latency and Redis round trips, needs redis-server)`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({

@@ -9,10 +9,12 @@ import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-optio
 import { startNodeChild } from './node-child.js';
 import { peerUnavailable, SIDECAR_CLI, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
 import { runBackpressure } from './scenarios/backpressure.js';
+import { fleetCapsMarkdown, runFleetCaps, type FleetCapsResult } from './scenarios/fleet-caps.js';
 import { runIdleMemory } from './scenarios/idle-memory.js';
 import { runSaturation } from './scenarios/saturation.js';
 import { runSteady } from './scenarios/steady.js';
 import { runStorm } from './scenarios/storm.js';
+import { fleetCostMarkdown, runFleetCost } from './scenarios/fleet-cost.js';
 
 const CPU_SCENARIOS: readonly ScenarioName[] = ['steady', 'saturation', 'storm'];
 
@@ -73,7 +75,7 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]; markdown: string; file: string }> {
+export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]; caps: FleetCapsResult | undefined; markdown: string; file: string }> {
   const workDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-bench-'));
   const loadBefore = loadavg()[0]!;
   const results: PeerResult[] = [];
@@ -85,17 +87,27 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+  let caps: FleetCapsResult | undefined;
+  if (plan.scenarios.includes('caps') && plan.peers.includes('ws-sidecar') && !peerUnavailable('ws-sidecar')) {
+    log('ws-sidecar: fleet caps on vs off');
+    caps = await runFleetCaps(plan.caps, SIDECAR_CLI).catch((err: Error) => ({ skipped: `failed: ${err.message}` }));
+  }
   const when = new Date().toISOString();
   const header = `## ws-sidecar bench (${plan.quick ? 'quick' : 'full'}), ${when}, ${cpus().length} CPUs, Node ${process.version}\n\nOne run; other processes on this machine share the CPU (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), so read the figures as ratios within the run.`;
-  const markdown = benchMarkdown(results, header);
+  const markdown = benchMarkdown(results, header) + (caps ? `\n\n${fleetCapsMarkdown(caps, plan.caps)}\n` : '');
   mkdirSync(plan.outDir, { recursive: true });
   const file = join(plan.outDir, `bench-${plan.quick ? 'quick' : 'full'}-${when.replace(/[:.]/g, '-')}.json`);
   const loadAverage = { start: loadBefore, end: loadavg()[0]! };
-  writeFileSync(file, JSON.stringify({ when, plan, loadAverage, sidecarCli: SIDECAR_CLI, results, targets: targetChecks(results) }, null, 2));
-  return { results, markdown, file };
+  writeFileSync(file, JSON.stringify({ when, plan, loadAverage, sidecarCli: SIDECAR_CLI, results, caps, targets: targetChecks(results) }, null, 2));
+  return { results, caps, markdown, file };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--fleet-cost')) {
+  // Fleet mode's cost only: a sidecar with and without --fleet-redis, alternating rounds.
+  const quick = process.argv.includes('--quick');
+  const result = await runFleetCost(quick ? { handshakes: 50, rounds: 2, restMs: 2000 } : { handshakes: 1000, rounds: 3, restMs: 10_000 });
+  process.stdout.write(fleetCostMarkdown(result));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const plan = parseBenchArgs(process.argv.slice(2), RESULTS_DIR);
   const { markdown, file } = await runBench(plan);
   process.stdout.write(markdown + `\nJSON: ${file}\n`);

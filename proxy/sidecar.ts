@@ -43,13 +43,29 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   const drain = new Drain(config, registry, { get pendingHandshakes() { return upgrades.pendingHandshakes; }, abortHandshakes: () => upgrades.abortHandshakes() }, logger);
   const probe = new UpstreamProbe(config.upstream, config.upstreamCheck, config.connectTimeoutMs);
   const traffic = new TrafficTotals(registry);
-  const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size);
   const metrics = new Metrics(config.maxConnections, {
     activeConnections: () => registry.size,
     draining: () => drain.isDraining,
     upstreamUp: () => probe.up,
     traffic: () => traffic.read(),
   });
+  const fleet = config.fleetRedis
+    ? new Fleet({
+        config,
+        local: {
+          connections: () => registry.size,
+          maxConnections: config.maxConnections,
+          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
+          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
+          draining: () => drain.isDraining,
+        },
+        tunnels: registry,
+        metricsRegistry: metrics.registry,
+        logger,
+      })
+    : undefined;
+  // Admission asks the fleet through its own port; the fleet implements it.
+  const admission = new Admission(config, () => drain.rejectsUpgrades, () => registry.size, fleet?.caps);
   registry.onClosed((tunnel) => {
     admission.tunnelClosed(tunnel.ticket);
     metrics.connectionDuration.observe((Date.now() - tunnel.openedAtMs) / 1000);
@@ -78,21 +94,6 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   const acceptFailures = new AcceptFailures(logger, (reason) => metrics.acceptFailuresTotal.inc({ reason }), connectionBudget);
   const dataListener = new DataListener(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, { acceptFailures, connectionBudget, lingering });
   const notReadyReasons = (): string[] => (config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []);
-  const fleet = config.fleetRedis
-    ? new Fleet({
-        config,
-        local: {
-          connections: () => registry.size,
-          maxConnections: config.maxConnections,
-          // The same answer /readyz gives (the probe is cached briefly, so this stays cheap).
-          ready: async () => (await checkReadiness({ drain, probe, notReadyReasons })).ready,
-          draining: () => drain.isDraining,
-        },
-        tunnels: registry,
-        metricsRegistry: metrics.registry,
-        logger,
-      })
-    : undefined;
   if (fleet) drain.onStarted(() => void fleet.membership.beatNow());
   const loopHealth = new LoopHealth();
   const adminServer = createAdminServer({

@@ -12,6 +12,7 @@ import type { FleetView } from '../fleet/fleet-view.js';
 import { checkReadiness, type NotReadyReason } from './readiness.js';
 import { buildStatus } from './status.js';
 import type { UpstreamProbe } from './upstream-check.js';
+import { pageHeaders } from './page-headers.js';
 
 export interface AdminDeps {
   readonly config: Config;
@@ -36,13 +37,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | P
 const STATUS_PAGE = readFileSync(new URL('./status-page.html', import.meta.url));
 
 // The page is ours alone: inline script and style, fetches to this origin, nothing else.
-const STATUS_PAGE_HEADERS = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Content-Length': STATUS_PAGE.length,
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'",
-};
+const STATUS_PAGE_HEADERS = pageHeaders(STATUS_PAGE);
 
 export function createAdminServer(deps: AdminDeps): Server {
   const startedAtMs = Date.now();

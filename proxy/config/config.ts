@@ -297,6 +297,7 @@ function fleetProblems(config: Config): string[] {
   if (config.fleetRedis === undefined) {
     if (config.rebalance) problems.push('--rebalance needs --fleet-redis');
     if (config.fleetShadow) problems.push('--fleet-shadow needs --fleet-redis');
+    if (config.fleetMaxConnections > 0) problems.push('--fleet-max-connections needs --fleet-redis (a pod alone has --max-connections)');
     return problems;
   }
   if (config.fleetName === '') problems.push('--fleet-name must not be empty');

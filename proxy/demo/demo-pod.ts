@@ -5,6 +5,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../config/logger.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import { startSidecar, type RunningSidecar } from '../sidecar.js';
 import { createChatApp } from './chat-app.js';
 
@@ -17,6 +18,26 @@ export const DEMO_SIDECAR_FLAGS: Readonly<Record<string, string>> = Object.freez
   'max-connections': '0',
   'log-level': 'warn',
 });
+
+/**
+ * Fleet flags (--fleet-redis): quick beats and a rebalancer that acts within seconds of a scale
+ * out, so the page shows it; a real fleet keeps the defaults (connections a minute old, 1 %/s).
+ */
+export const DEMO_FLEET_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  'fleet-name': 'demo/chat',
+  'fleet-heartbeat': '0.5',
+  'fleet-timeout': '0.25',
+  rebalance: 'true',
+  'rebalance-min-age': '3',
+  'rebalance-min-excess': '3',
+  'rebalance-rate': '0.1',
+});
+
+/** Where a pod's sidecar finds its fleet, and the revision the pod was started as. */
+export interface DemoFleet {
+  readonly redisUrl: string;
+  readonly revision: string;
+}
 
 export type PodState = 'starting' | 'running' | 'terminating' | 'gone';
 
@@ -31,6 +52,8 @@ export class DemoPod {
     readonly name: string,
     /** false: the pod runs the app alone (the sidecar bypassed). */
     readonly withSidecar: boolean,
+    /** Fleet mode for its sidecar; none: a sidecar on its own. */
+    private readonly fleet?: DemoFleet,
   ) {
     this.app.on('connection', (socket: Socket) => {
       this.appSockets.add(socket);
@@ -55,7 +78,8 @@ export class DemoPod {
     });
     this.appPort = (this.app.address() as AddressInfo).port;
     if (this.withSidecar) {
-      const flags = { ...DEMO_SIDECAR_FLAGS, listen: '127.0.0.1:0', 'admin-listen': '127.0.0.1:0', upstream: `http://127.0.0.1:${this.appPort}` };
+      const fleetFlags = this.fleet ? { ...DEMO_FLEET_FLAGS, 'fleet-redis': this.fleet.redisUrl, 'pod-name': this.name, revision: this.fleet.revision } : {};
+      const flags = { ...DEMO_SIDECAR_FLAGS, ...fleetFlags, listen: '127.0.0.1:0', 'admin-listen': '127.0.0.1:0', upstream: `http://127.0.0.1:${this.appPort}` };
       const result = loadConfig(flags, {});
       if (!result.ok) throw new Error(`demo pod config: ${result.problems.join('; ')}`);
       this.sidecar = await startSidecar(result.config, createLogger(result.config.logLevel));
@@ -66,6 +90,11 @@ export class DemoPod {
   /** WebSocket connections the pod holds: the sidecar's tunnels, or the bare app's sockets. */
   get connections(): number {
     return this.sidecar ? this.sidecar.registry.size : this.appSockets.size;
+  }
+
+  /** The fleet as this pod's sidecar sees it (fleet mode only). */
+  get fleetView(): FleetView | undefined {
+    return this.state === 'running' ? this.sidecar?.fleet?.view() : undefined;
   }
 
   /** A polite termination: drain through the sidecar, then stop the app. */
@@ -83,6 +112,9 @@ export class DemoPod {
   async kill(): Promise<void> {
     if (this.state === 'gone') return;
     this.state = 'terminating';
+    // Its clients' sockets die first, as with the whole pod gone: no close frame of any kind
+    // (were the app's to go first, a live sidecar would answer 1014, which a SIGKILL never does).
+    for (const tunnel of this.sidecar?.registry.list() ?? []) tunnel.destroy();
     await Promise.all([this.sidecar?.close(), this.stopApp()]);
   }
 

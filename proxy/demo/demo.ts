@@ -13,17 +13,28 @@ const args = parseDemoArgs(process.argv.slice(2));
 if (args.pods !== undefined) await rolloutDemo(args);
 else await chatDemo();
 
-function parseDemoArgs(argv: string[]): { pods?: number; clients: number; port: number } {
-  const usage = 'usage: npm run demo [-- --pods N [--clients N] [--port N]]';
+interface DemoArgs {
+  pods?: number;
+  clients: number;
+  port: number;
+  fleetRedis?: string;
+}
+
+function parseDemoArgs(argv: string[]): DemoArgs {
+  const usage = 'usage: npm run demo [-- --pods N [--clients N] [--port N] [--fleet-redis redis://HOST:PORT]]';
   try {
-    const { values } = parseArgs({ args: argv, options: { pods: { type: 'string' }, clients: { type: 'string' }, port: { type: 'string' } } });
+    const { values } = parseArgs({ args: argv, options: { pods: { type: 'string' }, clients: { type: 'string' }, port: { type: 'string' }, 'fleet-redis': { type: 'string' } } });
     const count = (name: string, text: string | undefined, fallback: number, min: number): number => {
       const value = text === undefined ? fallback : Number(text);
       if (!Number.isInteger(value) || value < min) throw new Error(`--${name}: ${JSON.stringify(text)} is not an integer >= ${min}`);
       return value;
     };
+    const fleetRedis = values['fleet-redis'];
+    if (fleetRedis !== undefined && values.pods === undefined) throw new Error('--fleet-redis needs --pods (the fleet is the rollout demo\'s pods)');
+    if (fleetRedis !== undefined && !/^rediss?:\/\/./.test(fleetRedis)) throw new Error(`--fleet-redis: ${JSON.stringify(fleetRedis)} is not a redis:// URL`);
     return {
       ...(values.pods !== undefined ? { pods: count('pods', values.pods, 3, 1) } : {}),
+      ...(fleetRedis !== undefined ? { fleetRedis } : {}),
       clients: count('clients', values.clients, ROLLOUT_DEMO_DEFAULTS.clients, 1),
       port: count('port', values.port, ROLLOUT_DEMO_DEFAULTS.pagePort, 0),
     };
@@ -33,11 +44,12 @@ function parseDemoArgs(argv: string[]): { pods?: number; clients: number; port: 
   }
 }
 
-async function rolloutDemo(options: { pods?: number; clients: number; port: number }): Promise<void> {
-  const demo = await startRolloutDemo({ ...ROLLOUT_DEMO_DEFAULTS, pods: options.pods!, clients: options.clients, pagePort: options.port }, (line) => process.stderr.write(line + '\n'));
+async function rolloutDemo(options: DemoArgs): Promise<void> {
+  const fleet = options.fleetRedis ? { fleetRedis: options.fleetRedis } : {};
+  const demo = await startRolloutDemo({ ...ROLLOUT_DEMO_DEFAULTS, ...fleet, pods: options.pods!, clients: options.clients, pagePort: options.port }, (line) => process.stderr.write(line + '\n'));
   process.stderr.write(`
 ws-sidecar rollout demo: ${options.pods} pods (chat app + sidecar each) behind a round-robin front
-on ws://127.0.0.1:${demo.simulation.frontPort}/, ${options.clients} clients sending numbered messages.
+on ws://127.0.0.1:${demo.simulation.frontPort}/, ${options.clients} clients sending numbered messages.${options.fleetRedis ? `\nFleet mode: scale out and watch the rebalancer move clients to the new pod.` : ''}
   open ${demo.pageUrl}   <- roll the pods, kill one, scale out, bypass the sidecars
 Ctrl-C stops.
 

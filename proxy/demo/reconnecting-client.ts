@@ -44,6 +44,10 @@ export class RolloutClient {
   private nextSeq = 1;
   /** Sent and not yet acknowledged: seq → payload. */
   private readonly outstanding = new Map<number, string>();
+  /** performance.now() of each outstanding message's first send. */
+  private readonly sentAt = new Map<number, number>();
+  /** Closes of an open connection, by close-reason prefix (e.g. `rebalancing`, `draining`). */
+  readonly closesByReason = new Map<string, number>();
   /** Connections opened so far (the first included). */
   connects = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -64,6 +68,14 @@ export class RolloutClient {
 
   get unacknowledged(): number {
     return this.outstanding.size;
+  }
+
+  /** Messages still without an ack this long after they were first sent. */
+  unacknowledgedOlderThan(ms: number): number {
+    const before = performance.now() - ms;
+    let count = 0;
+    for (const at of this.sentAt.values()) if (at < before) count++;
+    return count;
   }
 
   /** Resolves once the first connection is open. */
@@ -100,6 +112,7 @@ export class RolloutClient {
     });
     ws.on('message', (data) => {
       const seq = this.options.ackOf ? this.options.ackOf(data.toString()) : Number(data.toString());
+      this.sentAt.delete(seq);
       if (this.outstanding.delete(seq)) this.tally.acknowledged++;
     });
     ws.on('close', (code, reason) => {
@@ -109,6 +122,8 @@ export class RolloutClient {
       if (opened) {
         this.tally.closeCodes.set(code, (this.tally.closeCodes.get(code) ?? 0) + 1);
         this.tally.unackedAtClose += this.outstanding.size;
+        const cause = reason.toString().split(';')[0] || String(code);
+        this.closesByReason.set(cause, (this.closesByReason.get(cause) ?? 0) + 1);
         const hint = DELAY_HINT.exec(reason.toString());
         if (hint) {
           this.tally.hintedCloses++;
@@ -126,6 +141,7 @@ export class RolloutClient {
     const seq = this.nextSeq++;
     const payload = String(seq);
     this.outstanding.set(seq, payload);
+    this.sentAt.set(seq, performance.now());
     this.tally.sent++;
     this.ws!.send(payload);
   }

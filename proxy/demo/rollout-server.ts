@@ -2,20 +2,16 @@
 // polls), POST /roll, /kill, /scale, /sidecars?on=0|1, /sending?on=0|1. Buttons are POSTs from
 // the page itself; a request from any other origin is refused.
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { sendJson } from '../admin/admin-server.js';
+import { pageHeaders } from '../admin/page-headers.js';
 import type { RolloutSimulation } from './rollout-simulation.js';
 
 // Shipped beside the compiled module (the build copies it into dist/proxy/demo/).
 const PAGE = readFileSync(new URL('./rollout-page.html', import.meta.url));
 
 // The status page's discipline: inline script and style, fetches to this origin, nothing else.
-const PAGE_HEADERS = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Content-Length': PAGE.length,
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'",
-};
+const PAGE_HEADERS = pageHeaders(PAGE);
 
 export interface SimulationState {
   readonly action: string;
@@ -23,7 +19,9 @@ export interface SimulationState {
   readonly sending: boolean;
   readonly clients: number;
   readonly connected: number;
-  readonly pods: Array<{ name: string; sidecar: boolean; state: string; ready: boolean; connections: number }>;
+  readonly pods: Array<{ name: string; sidecar: boolean; state: string; ready: boolean; connections: number; rebalance?: string }>;
+  /** Fleet mode only: the fleet as the first running sidecar sees it. */
+  readonly fleet: { storeUp: boolean; pods: number; connections: number; fairShare: number; moved: number } | null;
   readonly closes: Record<string, number>;
   readonly reconnects: number;
   readonly reconnectsPerSecond: number;
@@ -33,13 +31,19 @@ export interface SimulationState {
 }
 
 export function simulationState(sim: RolloutSimulation): SimulationState {
+  const view = sim.pods.map((pod) => pod.fleetView).find((fleet) => fleet !== undefined);
+  const rebalanceOf = (pod: RolloutSimulation['pods'][number]): { rebalance?: string } => {
+    const status = pod.fleetView?.rebalance;
+    return status ? { rebalance: status.reason ? `${status.state}: ${status.reason}` : status.state } : {};
+  };
   return {
     action: sim.action,
     withSidecars: sim.withSidecars,
     sending: sim.sending,
     clients: sim.options.clients,
     connected: sim.connected,
-    pods: sim.pods.map((pod) => ({ name: pod.name, sidecar: pod.withSidecar, state: pod.state, ready: sim.front.isReady(pod.port), connections: pod.connections })),
+    pods: sim.pods.map((pod) => ({ name: pod.name, sidecar: pod.withSidecar, state: pod.state, ready: sim.front.isReady(pod.port), connections: pod.connections, ...rebalanceOf(pod) })),
+    fleet: view ? { storeUp: view.storeUp, pods: view.pods.length, connections: view.connections, fairShare: view.fairShare, moved: sim.closesByReason().rebalancing ?? 0 } : null,
     closes: Object.fromEntries([...sim.tally.closeCodes].sort(([a], [b]) => a - b).map(([code, count]) => [String(code), count])),
     reconnects: sim.tally.reconnectTimes.length,
     reconnectsPerSecond: sim.reconnectsPerSecond(),
@@ -86,10 +90,4 @@ function sameOrigin(req: IncomingMessage): boolean {
   if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) return false;
   const origin = req.headers.origin;
   return origin === undefined || origin === `http://${host}`;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
-  res.end(text);
 }

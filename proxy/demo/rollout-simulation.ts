@@ -13,6 +13,8 @@ export interface SimulationOptions {
   readonly fallbackDelayMs: number;
   /** Port of the front (0: any). */
   readonly frontPort?: number;
+  /** Fleet mode: the sidecars share this Redis, see their fleet and rebalance after a scale out. */
+  readonly fleetRedis?: string;
 }
 
 export type Action = 'idle' | 'starting' | 'rolling' | 'killing' | 'scaling';
@@ -43,6 +45,8 @@ export class RolloutSimulation {
   frontPort = 0;
   private clients: RolloutClient[] = [];
   private nextPod = 1;
+  /** Each roll starts pods of a new revision (the rebalancer waits while two are live). */
+  private revision = 1;
 
   constructor(readonly options: SimulationOptions) {}
 
@@ -84,6 +88,7 @@ export class RolloutSimulation {
       const withSidecars = this.withSidecars;
       const terminations: Array<Promise<void>> = [];
       const connectsBefore = this.clients.map((client) => client.connects);
+      this.revision++;
       for (const old of [...this.pods]) {
         await this.addPod();
         this.front.remove(old.port);
@@ -123,6 +128,13 @@ export class RolloutSimulation {
     return this.exclusive('scaling', () => this.addPod());
   }
 
+  /** Closes of open connections by their reason's prefix (`draining`, `rebalancing`, or the code). */
+  closesByReason(): Record<string, number> {
+    const total: Record<string, number> = {};
+    for (const client of this.clients) for (const [reason, count] of client.closesByReason) total[reason] = (total[reason] ?? 0) + count;
+    return total;
+  }
+
   /** Reconnects in the last second. */
   reconnectsPerSecond(now = performance.now()): number {
     const times = this.tally.reconnectTimes;
@@ -146,7 +158,8 @@ export class RolloutSimulation {
   }
 
   private async addPod(): Promise<void> {
-    const pod = new DemoPod(`pod-${this.nextPod++}`, this.withSidecars);
+    const fleet = this.options.fleetRedis ? { redisUrl: this.options.fleetRedis, revision: `rev-${this.revision}` } : undefined;
+    const pod = new DemoPod(`pod-${this.nextPod++}`, this.withSidecars, fleet);
     await pod.start();
     this.pods.push(pod);
     this.front.add(pod.port, pod.readyUrl);

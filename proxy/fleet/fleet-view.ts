@@ -5,6 +5,7 @@
 import type { Config } from '../config/config.js';
 import type { FleetMember, FleetSnapshot } from './membership.js';
 import { fleetBalance } from './rebalance-decision.js';
+import type { CapsView } from './fleet-caps.js';
 import type { RebalanceStatus } from './rebalancer.js';
 
 /** A pod as `/fleet` shows it: the lease's own fields, nothing derived. */
@@ -19,6 +20,8 @@ export interface FleetView {
   readonly fairShare: number;
   readonly pods: readonly FleetPodView[];
   readonly rebalance: RebalanceStatus;
+  /** With --fleet-max-connections or --max-connections-per-tenant: the caps as last re-stated. */
+  readonly caps?: CapsView;
 }
 
 export interface FleetViewSources {
@@ -29,6 +32,7 @@ export interface FleetViewSources {
   /** This pod as it is now (count, draining; readiness as of its last heartbeat). */
   self(): Omit<FleetMember, 'lastSeenMs' | 'pod' | 'revision'>;
   rebalance(): RebalanceStatus;
+  caps(): CapsView | undefined;
 }
 
 /** The live pods of the last view, this pod's entry current. */
@@ -48,6 +52,7 @@ export function currentPods(sources: FleetViewSources): FleetPodView[] {
 export function buildFleetView(sources: FleetViewSources): FleetView {
   const pods = currentPods(sources);
   const balance = fleetBalance(pods);
+  const caps = sources.caps();
   return {
     fleet: sources.config.fleetName,
     pod: sources.config.podName,
@@ -56,5 +61,6 @@ export function buildFleetView(sources: FleetViewSources): FleetView {
     fairShare: Math.round(balance.fairShare * 100) / 100,
     pods,
     rebalance: sources.rebalance(),
+    ...(caps ? { caps } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../config/logger.js';
 import type { TunnelRegistry } from '../data-path/registry.js';
+import { FleetCaps } from './fleet-caps.js';
 import { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { fleetKeys, type FleetKeys } from './fleet-keys.js';
 import { buildFleetView, currentPods, type FleetView, type FleetViewSources } from './fleet-view.js';
@@ -30,6 +31,8 @@ export class Fleet {
   readonly membership: Membership;
   readonly metrics: FleetMetrics;
   readonly rebalancer: Rebalancer;
+  /** The fleet-wide and per-tenant caps; undefined when neither is set. */
+  readonly caps: FleetCaps | undefined;
   private readonly redis: RedisStore;
   private readonly viewSources: FleetViewSources;
   private readonly config: Config;
@@ -63,6 +66,7 @@ export class Fleet {
         draining: local.draining(),
       }),
       rebalance: () => this.rebalancer.status,
+      caps: () => this.caps?.view,
     };
     this.metrics = new FleetMetrics(deps.metricsRegistry, {
       storeUp: () => this.storeUp,
@@ -80,6 +84,27 @@ export class Fleet {
       },
       logger,
     );
+    if (config.fleetMaxConnections > 0 || config.maxConnectionsPerTenant > 0) {
+      this.caps = new FleetCaps({
+        store: this.redis,
+        keys: this.keys,
+        podName: config.podName,
+        fleetMaxConnections: config.fleetMaxConnections,
+        maxConnectionsPerTenant: config.maxConnectionsPerTenant,
+        shadow: config.fleetShadow,
+        timeoutMs: config.fleetTimeoutMs,
+        leaseMs: this.membership.leaseMs,
+        podsLastSeen: () => Math.max(1, this.membership.snapshot?.pods.length ?? 1),
+        counters: {
+          localDecision: () => this.metrics.localDecisionsTotal.inc(),
+          shadowed: (action) => this.metrics.shadowTotal.inc({ action }),
+        },
+        logger,
+      });
+      // First, so the re-statement goes out with the beat's answer, before the rebalancer's work.
+      const caps = this.caps;
+      this.membership.onHeartbeat(() => caps.restate());
+    }
     this.membership.onHeartbeat((snapshot) => this.rebalancer.check(snapshot, true));
     this.membership.onHeartbeatFailed(this.rebalancer.storeFailed);
     // Pause at once when the connection drops, not a heartbeat later.
@@ -112,6 +137,7 @@ export class Fleet {
   /** Leaves the fleet (the lease goes at once) and disconnects; bounded by the store timeout. */
   async close(): Promise<void> {
     this.rebalancer.stop();
+    if (this.redis.up) await this.caps?.leave();
     if (this.redis.up) await this.membership.leave();
     else this.membership.stop();
     await this.redis.close();

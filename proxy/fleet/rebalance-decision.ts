@@ -6,7 +6,7 @@ export type RebalanceState = 'idle' | 'shedding' | 'paused';
 
 /** Why it does not shed: the pauses of the design, then the quiet reasons of an idle check. */
 export type PauseReason = 'store_down' | 'too_few_pods' | 'pod_draining' | 'rollout';
-export type IdleReason = 'balanced' | 'excess_below_minimum' | 'confirming';
+export type IdleReason = 'balanced' | 'excess_below_minimum' | 'confirming' | 'settling';
 export type RebalanceReason = PauseReason | IdleReason | 'over_fair_share';
 
 export interface FleetBalance {

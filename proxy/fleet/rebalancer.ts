@@ -46,6 +46,10 @@ export class Rebalancer {
   /** Shadow mode: the closes it would have made, so each is counted once. */
   private shadowShed = new WeakSet<Tunnel>();
   private shadowCount = 0;
+  /** After an episode, no new one starts before this: the moved clients are still landing. */
+  private settleUntilMs = 0;
+  /** Shed, and still in the registry while their close handshake runs: not live any more. */
+  private readonly closing = new Set<Tunnel>();
 
   constructor(
     private readonly config: Config,
@@ -55,6 +59,7 @@ export class Rebalancer {
   ) {
     registry.onClosed((tunnel) => {
       if (this.shadowShed.has(tunnel)) this.shadowCount--;
+      this.closing.delete(tunnel);
     });
   }
 
@@ -79,9 +84,17 @@ export class Rebalancer {
       return;
     }
     this.refreshCandidates();
-    this.stopAt = assessment.stopAt;
     if (this.stateNow === 'shedding') {
+      // Within an episode the target only rises: the clients it moved are between pods, out of
+      // every count, and a fair share taken without them would chase its own closes down.
+      this.stopAt = Math.max(this.stopAt, assessment.stopAt);
       if (this.liveCount() <= this.stopAt) this.stopShedding('idle', 'balanced');
+      return;
+    }
+    this.stopAt = assessment.stopAt;
+    if (assessment.overStart && Date.now() < this.settleUntilMs) {
+      this.checksOver = 0;
+      this.setState('idle', 'settling');
       return;
     }
     if (!assessment.overStart) {
@@ -118,7 +131,11 @@ export class Rebalancer {
   }
 
   private stopShedding(state: RebalanceState, reason: RebalanceReason): void {
-    if (this.stateNow === 'shedding') this.logger.info({ connections: this.liveCount(), reason }, 'rebalancing stopped');
+    if (this.stateNow === 'shedding') {
+      this.logger.info({ connections: this.liveCount(), reason }, 'rebalancing stopped');
+      // The longest delay_ms a moved client was given, then their new pods' next lease, read at our next beat.
+      this.settleUntilMs = Date.now() + 1.5 * this.config.retryAfterMs + 3 * this.config.fleetHeartbeatMs;
+    }
     this.stop();
     this.setState(state, reason);
   }
@@ -134,6 +151,7 @@ export class Rebalancer {
       this.shadowShed.add(tunnel);
       this.shadowCount++;
     } else {
+      this.closing.add(tunnel);
       closePolitely(tunnel, 'rebalancing', this.config.retryAfterMs);
     }
     this.counters.onShed(this.config.fleetShadow);
@@ -165,9 +183,9 @@ export class Rebalancer {
     this.candidates = [...idle.sort(oldestFirst), ...busy.sort(oldestFirst)];
   }
 
-  /** Live connections, less those shadow mode pretends it closed. */
+  /** Live connections: less those being closed, and those shadow mode pretends it closed. */
   private liveCount(): number {
-    return this.registry.size - (this.config.fleetShadow ? this.shadowCount : 0);
+    return this.registry.size - this.closing.size - (this.config.fleetShadow ? this.shadowCount : 0);
   }
 
   private withLiveCount(pods: readonly FleetMember[]): FleetMember[] {

@@ -57,11 +57,11 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
     await expect(validateObject({ ...deployment, spec: withoutSelector })).rejects.toThrow(/selector/);
   });
 
-  it('runs the package version of the image everywhere', () => {
+  it('runs the package version of the image everywhere (the fleet example\'s Redis aside)', () => {
     const images = [...rendered.values()].flat().flatMap((object) => {
       const template = (object as Partial<Workload>).spec?.template;
       return template ? template.spec.containers.map((container) => container.image) : [];
-    });
+    }).filter((image) => image !== 'redis:7.2-alpine');
     expect(images.length).toBeGreaterThanOrEqual(3);
     for (const image of images) expect(image).toBe(IMAGE);
   });
@@ -139,6 +139,25 @@ describe.skipIf(KUBECTL_MISSING !== undefined)(KUBECTL_MISSING ? `deploy/ kustom
       const objects = rendered.get('webhook/no-cert-manager')!;
       expect(objects.filter((object) => object.apiVersion.startsWith('cert-manager.io/'))).toEqual([]);
       expect(only(objects, 'MutatingWebhookConfiguration').metadata.annotations?.['cert-manager.io/inject-ca-from']).toBeUndefined();
+    });
+  });
+
+  describe('chat example in fleet mode', () => {
+    const objects = () => rendered.get('examples/chat-fleet')!;
+
+    it('points every sidecar at the example Redis, with the downward-API pod name and revision, and caps the fleet and each room', () => {
+      const pod = only<Workload>(objects(), 'Deployment', 'chat').spec.template;
+      const sidecar = containerOf(pod, 'ws-sidecar');
+      const config = sidecarConfig(sidecar);
+      expect(config.fleetRedis?.shown).toBe('redis://redis.chat-demo.svc:6379');
+      expect(config).toMatchObject({ fleetName: 'chat-demo/chat', rebalance: true, fleetMaxConnections: 20000, maxConnectionsPerTenant: 200 });
+      expect(config.tenantFrom).toEqual({ from: 'query', name: 'room' });
+      const fieldOf = (name: string) => (sidecar.env ?? []).find((entry) => entry.name === name) as { valueFrom?: { fieldRef?: { fieldPath: string } } } | undefined;
+      expect(fieldOf('WS_SIDECAR_POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+      expect(fieldOf('WS_SIDECAR_REVISION')?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['pod-template-hash']");
+      const service = only<{ metadata: { name: string; namespace: string }; spec: { ports: Array<{ port: number }> } }>(objects().filter((o) => (o as { metadata: { name: string } }).metadata.name === 'redis'), 'Service');
+      expect(`${service.metadata.name}.${service.metadata.namespace}`).toBe('redis.chat-demo');
+      expect(service.spec.ports[0]!.port).toBe(6379);
     });
   });
 

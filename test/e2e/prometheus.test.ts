@@ -177,6 +177,8 @@ describe.skipIf(PROMETHEUS_MISSING !== undefined)(`monitoring on a real Promethe
     expect(expressions.length).toBeGreaterThan(15);
     for (const { panel, expression } of expressions) {
       const result = await prometheus.query(expression);
+      // The Fleet row needs --fleet-redis, which these sidecars do not run: evaluated, may be empty.
+      if (/ws_sidecar_(fleet|rebalance)_/.test(expression)) continue;
       expect(result.length, `${panel}: ${expression}`).toBeGreaterThan(0);
       for (const sample of result) expect(Number.isFinite(Number(sample.value[1])), `${panel}: ${expression} = ${sample.value[1]}`).toBe(true);
     }

@@ -1,30 +1,23 @@
 // The rollout demo (`npm run demo -- --pods 3`) driven through its page in headless Chromium:
 // the buttons roll the pods with the sidecars in, then with them bypassed; after each, the page
 // shows the simulation's own totals, and with the sidecars in no client saw a 1006.
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLLOUT_DEMO_DEFAULTS, startRolloutDemo, type RunningRolloutDemo } from '../../proxy/demo/rollout-demo.js';
+import { chromiumMissing, chromiumSkipNote, launchChromium, type HeadlessChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CLIENTS = 150;
 
-describe.skipIf(!existsSync(CHROMIUM))(`rollout demo page in headless Chromium${existsSync(CHROMIUM) ? '' : ` (SKIPPED: ${CHROMIUM} not installed; Debian package chromium)`}`, () => {
+describe.skipIf(chromiumMissing)(`rollout demo page in headless Chromium${chromiumSkipNote}`, () => {
   let demo: RunningRolloutDemo;
-  let profile: string;
-  let browser: BrowserContext;
+  let browser: HeadlessChromium;
   let page: Page;
   const problems: string[] = [];
 
   beforeAll(async () => {
     demo = await startRolloutDemo({ ...ROLLOUT_DEMO_DEFAULTS, clients: CLIENTS, pagePort: 0, frontPort: 0 });
-    profile = await mkdtemp(join(tmpdir(), 'ws-sidecar-demo-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 900 } });
-    page = await browser.newPage();
+    browser = await launchChromium();
+    page = await browser.context.newPage();
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
     });
@@ -37,7 +30,6 @@ describe.skipIf(!existsSync(CHROMIUM))(`rollout demo page in headless Chromium${
 
   afterAll(async () => {
     await browser?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
     await demo?.stop();
   });
 

@@ -1,6 +1,7 @@
 // PromQL as the Prometheus UI parses it (lezer grammar): metric names an expression reads, and the
 // names the sidecar's own registry exposes, so dashboards and alerts cannot drift from the code.
 import { parser } from '@prometheus-io/lezer-promql';
+import { FleetMetrics } from '../../proxy/metrics/fleet-metrics.js';
 import { Metrics } from '../../proxy/metrics/metrics.js';
 
 // Grafana's variables, replaced by values PromQL accepts, before parsing.
@@ -29,6 +30,8 @@ export function metricNamesIn(expression: string): string[] {
 export async function exposedMetricNames(): Promise<Set<string>> {
   const idle = { messagesToUpstream: 0, bytesToUpstream: 0, messagesToClient: 0, bytesToClient: 0 };
   const metrics = new Metrics(100, { activeConnections: () => 0, draining: () => false, upstreamUp: () => true, traffic: () => idle });
+  // Fleet mode's metrics join the same registry when --fleet-redis is set.
+  new FleetMetrics(metrics.registry, { storeUp: () => true, pods: () => 1, connections: () => 0, fairShare: () => 0, storeErrors: () => 0 });
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     const type = String(metric.type);

@@ -9,16 +9,17 @@ import { parseBenchArgs } from '../../load/bench-options.js';
 import { runBench } from '../../load/bench.js';
 import { peerUnavailable } from '../../load/peers.js';
 import { runRollouts } from '../../load/rollout.js';
+import { redisMissing } from '../helpers/redis-server.js';
 import { NATIVE_REQUIRED } from '../helpers/native.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('load smoke', () => {
-  // Seven peers × six scenarios: a budget for the whole run, not a speed assertion.
-  it('bench --quick measures every peer installed here and writes JSON', { timeout: 300_000 }, async () => {
+  // Seven peers × six scenarios and the caps A/B: a budget for the whole run (270 s at load 6), not a speed assertion.
+  it('bench --quick measures every peer installed here and writes JSON', { timeout: 600_000 }, async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
-    const { results, markdown, file } = await runBench(plan);
+    const { results, caps, markdown, file } = await runBench(plan);
     expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
     if (NATIVE_REQUIRED) expect(results.find((r) => r.peer === 'ws-sidecar-native')?.skipped).toBeUndefined();
@@ -44,6 +45,17 @@ describe('load smoke', () => {
       else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();
     }
     expect(markdown).toContain('| ws-sidecar |');
+    // The fleet caps' A/B: one store round trip per handshake; releases are batched (the closes
+    // of one event-loop turn share a call), so at most one per close.
+    if (!redisMissing) {
+      const withCaps = caps?.variants?.find((v) => v.variant === 'fleet + caps');
+      expect(caps?.skipped).toBeUndefined();
+      expect(caps?.variants?.every((v) => v.failed === 0)).toBe(true);
+      expect(withCaps?.roundTripsPerHandshake).toBeCloseTo(1, 1);
+      expect(withCaps?.roundTripsPerClose).toBeGreaterThan(0);
+      expect(withCaps?.roundTripsPerClose).toBeLessThanOrEqual(1);
+      expect(caps?.variants?.find((v) => v.variant === 'fleet, no caps')?.roundTripsPerHandshake).toBeLessThan(0.1);
+    }
     expect(existsSync(file)).toBe(true);
     expect(JSON.parse(readFileSync(file, 'utf8')).results).toHaveLength(results.length);
   });
