@@ -56,7 +56,7 @@ const QUICK = {
 export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'backpressure', 'caps'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure,caps] [--out DIR] [--cpu-prof DIR]\n       npm run bench -- --fleet-cost [--quick]   (fleet mode's handshake latency and Redis round trips, needs redis-server)`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure,caps] [--out DIR] [--cpu-prof DIR]\n       npm run bench -- --fleet-cost [--quick]   (fleet mode's handshake latency and Redis round trips, needs redis-server)`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({

@@ -97,7 +97,8 @@ export async function runBench(plan: BenchPlan): Promise<{ results: PeerResult[]
   const markdown = benchMarkdown(results, header) + (caps ? `\n\n${fleetCapsMarkdown(caps, plan.caps)}\n` : '');
   mkdirSync(plan.outDir, { recursive: true });
   const file = join(plan.outDir, `bench-${plan.quick ? 'quick' : 'full'}-${when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ when, plan, results, caps, targets: targetChecks(results) }, null, 2));
+  const loadAverage = { start: loadBefore, end: loadavg()[0]! };
+  writeFileSync(file, JSON.stringify({ when, plan, loadAverage, sidecarCli: SIDECAR_CLI, results, caps, targets: targetChecks(results) }, null, 2));
   return { results, caps, markdown, file };
 }
 

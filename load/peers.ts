@@ -1,7 +1,7 @@
 // The proxies compared in one run, each started in front of the same kind of
 // echo app: direct (no proxy), ws-sidecar (the compiled CLI, JS data plane),
-// ws-sidecar-native (the same CLI on the native data plane), nginx, haproxy
-// and naive http-proxy. A peer whose binary is missing is skipped with a note.
+// ws-sidecar-native (the same CLI on the native data plane), nginx, haproxy,
+// caddy and naive http-proxy. A peer whose binary is missing is skipped with a note.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -12,9 +12,9 @@ import { CLI_PATH, startSidecarProcess } from '../test/helpers/sidecar-process.j
 import { startNodeChild } from './node-child.js';
 import { INSPECT_FLAG, inspectedHeap, type NodeHeapProbe } from './node-inspector.js';
 import { processTree } from './proc-stats.js';
-import { haproxyConfig, nginxConfig } from './proxy-configs.js';
+import { caddyConfig, haproxyConfig, nginxConfig } from './proxy-configs.js';
 
-export const PEER_NAMES = ['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'http-proxy'] as const;
+export const PEER_NAMES = ['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 /** The sidecar under test: this checkout's build, or another build's main.js via WS_SIDECAR_CLI. */
@@ -22,6 +22,7 @@ export const SIDECAR_CLI = process.env.WS_SIDECAR_CLI || CLI_PATH;
 
 export const NGINX_PATH = '/usr/sbin/nginx';
 export const HAPROXY_PATH = '/usr/sbin/haproxy';
+export const CADDY_PATH = '/usr/bin/caddy';
 
 export interface RunningPeer {
   readonly name: PeerName;
@@ -58,7 +59,8 @@ export function peerUnavailable(name: PeerName): string | undefined {
     const addon = join(dirname(SIDECAR_CLI), 'data-path', 'native', 'ws_sidecar_native.node');
     return existsSync(addon) ? peerUnavailable('ws-sidecar') : `${addon} missing: run npm run build:native`;
   }
-  const binary = name === 'nginx' ? NGINX_PATH : name === 'haproxy' ? HAPROXY_PATH : name === 'ws-sidecar' ? SIDECAR_CLI : undefined;
+  const binaries: Partial<Record<PeerName, string>> = { nginx: NGINX_PATH, haproxy: HAPROXY_PATH, caddy: CADDY_PATH, 'ws-sidecar': SIDECAR_CLI };
+  const binary = binaries[name];
   if (binary === undefined) return undefined;
   try {
     accessSync(binary, name === 'ws-sidecar' ? constants.R_OK : constants.X_OK);
@@ -77,6 +79,7 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
       return startWsSidecar(name, options);
     case 'nginx':
     case 'haproxy':
+    case 'caddy':
       return startNativePeer(name, options);
     case 'http-proxy': {
       const child = await startNodeChild('./http-proxy-peer.ts', [`http://127.0.0.1:${options.appPort}`], options.inspect ? [INSPECT_FLAG] : []);
@@ -108,7 +111,7 @@ async function startWsSidecar(name: 'ws-sidecar' | 'ws-sidecar-native', options:
   };
 }
 
-async function startNativePeer(name: 'nginx' | 'haproxy', options: PeerOptions): Promise<RunningPeer> {
+async function startNativePeer(name: 'nginx' | 'haproxy' | 'caddy', options: PeerOptions): Promise<RunningPeer> {
   const dir = join(options.workDir, name);
   mkdirSync(dir, { recursive: true });
   const listenPort = await freePort();
@@ -118,10 +121,17 @@ async function startNativePeer(name: 'nginx' | 'haproxy', options: PeerOptions):
     const file = join(dir, 'nginx.conf');
     writeFileSync(file, nginxConfig(config, process.getuid?.() === 0));
     child = spawn(NGINX_PATH, ['-p', dir, '-c', file, '-e', join(dir, 'nginx-error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } else {
+  } else if (name === 'haproxy') {
     const file = join(dir, 'haproxy.cfg');
     writeFileSync(file, haproxyConfig(config));
     child = spawn(HAPROXY_PATH, ['-f', file, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } else {
+    const file = join(dir, 'Caddyfile');
+    writeFileSync(file, caddyConfig(config));
+    // One OS thread running Go code, as nginx has one worker and haproxy one thread;
+    // its storage and config autosave go to the run's directory, not $HOME.
+    const env = { ...process.env, GOMAXPROCS: '1', HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
+    child = spawn(CADDY_PATH, ['run', '--config', file, '--adapter', 'caddyfile'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   }
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

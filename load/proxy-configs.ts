@@ -1,6 +1,6 @@
 // Config files for the native peers, written into a temp dir per run: nginx
-// with one worker and haproxy with one thread, both as plain WebSocket reverse
-// proxies with their usual settings (buffers left at their defaults).
+// with one worker, haproxy with one thread and caddy (GOMAXPROCS=1), all as plain
+// WebSocket reverse proxies with their usual settings (buffers left at their defaults).
 
 export interface NativePeerConfig {
   readonly listenPort: number;
@@ -67,5 +67,23 @@ frontend websocket
   default_backend app
 backend app
   server app 127.0.0.1:${config.appPort}
+`;
+}
+
+/**
+ * Caddy's reverse_proxy tunnels WebSocket upgrades by itself: the site is one line.
+ * The global block only keeps it off shared resources (admin port 2019, HTTPS, logs).
+ */
+export function caddyConfig(config: NativePeerConfig): string {
+  return `{
+  admin off
+  auto_https off
+  log {
+    output discard
+  }
+}
+http://127.0.0.1:${config.listenPort} {
+  reverse_proxy 127.0.0.1:${config.appPort}
+}
 `;
 }

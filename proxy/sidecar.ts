@@ -1,5 +1,6 @@
 // A running sidecar: data listener, admin listener, registry, drain and metrics wired together.
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer } from './admin/admin-server.js';
 import { Admission } from './admission/admission.js';
@@ -7,9 +8,10 @@ import type { Address, Config } from './config/config.js';
 import { Drain } from './drain/drain.js';
 import { createHttpForwarder } from './data-path/http-forward.js';
 import { Hygiene } from './data-path/hygiene.js';
-import { createDataServer } from './data-path/listener.js';
+import { DataListener } from './data-path/listener.js';
 import { AcceptFailures } from './data-path/accept-failures.js';
 import { listenerConnectionBudget } from './data-path/fd-budget.js';
+import { Lingering } from './data-path/linger.js';
 import type { Logger } from './config/logger.js';
 import { LoopHealth } from './admin/loop-health.js';
 import { Metrics } from './metrics/metrics.js';
@@ -118,14 +120,15 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
     },
     logger,
   );
-  // The upgrade handler declines other protocols through the data server, made after it.
-  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, (req, socket, head) => data.declineUpgrade(req, socket, head), dataPlane);
+  // One owner for every client socket answered without a tunnel: refused heads, rejections, failed upgrades.
+  const lingering = new Lingering();
+  // The upgrade handler declines other protocols through the data listener, made after it.
+  const upgrades = new UpgradeHandler(config, admission, registry, metrics, logger, (req, socket, head) => dataListener.declineUpgrade(req, socket, head), dataPlane, lingering);
   upgrades.onTunnelOpened(drain.onTunnelOpened);
   upgrades.onHandshakeSettled(drain.finishIfEmpty);
   const connectionBudget = listenerConnectionBudget();
   const acceptFailures = new AcceptFailures(logger, (reason) => metrics.acceptFailuresTotal.inc({ reason }), connectionBudget);
-  const data = createDataServer(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, acceptFailures, connectionBudget);
-  const dataServer = data.server;
+  const dataListener = new DataListener(config, { onRequest: forwardHttp, onUpgrade: upgrades.handle }, { acceptFailures, connectionBudget, lingering });
   const notReadyReasons = (): string[] => [
     ...(config.unreadyAtCapacity && admission.atCapacity ? ['at_capacity'] : []),
     ...(memory.refusal() !== undefined ? [MEMORY_PRESSURE] : []),
@@ -147,12 +150,12 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   });
   const hygiene = new Hygiene(config, registry);
 
-  const dataAddress = await listen(dataServer, config.listen);
+  const dataAddress = await listen(dataListener.server, config.listen);
   let adminAddress: AddressInfo;
   try {
     adminAddress = await listen(adminServer, config.adminListen);
   } catch (err) {
-    dataServer.close();
+    void dataListener.close();
     loopHealth.stop();
     throw err;
   }
@@ -181,11 +184,10 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
       hygiene.stop();
       await fleet?.close();
       upgrades.destroyAll();
-      data.closeDeclined();
       for (const tunnel of registry.list()) tunnel.destroy();
       forwardHttp.close();
       loopHealth.stop();
-      await Promise.all([closeServer(dataServer), closeServer(adminServer), probe.close()]);
+      await Promise.all([dataListener.close(), closeServer(adminServer), probe.close()]);
       dataPlane.close();
     },
   };
@@ -197,7 +199,7 @@ function requirePlane(config: Config): DataPlane {
   return result.plane;
 }
 
-function listen(server: Server, address: Address): Promise<AddressInfo> {
+function listen(server: Server | NetServer, address: Address): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

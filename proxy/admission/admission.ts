@@ -4,8 +4,7 @@
 // first as a pending handshake, then as a live tunnel. Failed handshakes give
 // their slots back. The per-pod checks are synchronous and come first; the fleet's
 // is one store round trip after them, during which the handshake stays pending.
-import type { IncomingMessage } from 'node:http';
-import { createClientIpResolver, createTrustedPeerCheck, type ClientIpResolver } from './client-ip.js';
+import { createClientIpResolver, createTrustedPeerCheck, type AdmissionRequest, type ClientIpResolver } from './client-ip.js';
 import type { Config } from '../config/config.js';
 import { CloseCode } from '../protocol/frames.js';
 import type { ConnectionOutcome } from '../metrics/metrics.js';
@@ -86,7 +85,7 @@ export class Admission {
   }
 
   /** The per-pod checks. An admitted ticket with `awaitsFleet` must then go through confirm(). */
-  decide(req: IncomingMessage): AdmissionDecision {
+  decide(req: AdmissionRequest): AdmissionDecision {
     const { maxConnections, maxConnectionsPerIp, maxPendingHandshakes, maxConnectionsPerTenant } = this.config;
     if (this.isRejectingForDrain()) return this.reject('rejected_draining');
     for (const gate of this.gates) {

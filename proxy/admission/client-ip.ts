@@ -1,10 +1,18 @@
 // The client's address: the socket's, or — when the socket belongs to a trusted
 // proxy — the right-most X-Forwarded-For hop that is not itself a trusted proxy.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { stripMappedPrefix } from '../protocol/forwarded-headers.js';
 
-export type ClientIpResolver = (req: IncomingMessage) => string;
+/** What admission reads of an upgrade request (Node's IncomingMessage has it, so has the head reader's). */
+export interface AdmissionRequest {
+  readonly url?: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly socket: { readonly remoteAddress?: string };
+}
+
+export type ClientIpResolver = (req: AdmissionRequest) => string;
 
 /** Whether an address is one of `--trusted-proxies`; also decides whose tenant header is believed. */
 export type TrustedPeerCheck = (address: string) => boolean;
@@ -25,7 +33,7 @@ export function createTrustedPeerCheck(trustedProxies: readonly string[]): Trust
 }
 
 /** The socket's own peer, without the IPv4-mapped prefix. */
-export function peerAddressOf(req: IncomingMessage): string {
+export function peerAddressOf(req: AdmissionRequest): string {
   return stripMappedPrefix(req.socket.remoteAddress ?? '');
 }
 

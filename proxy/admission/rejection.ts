@@ -29,11 +29,15 @@ const handshaker = new WebSocketServer({
   handleProtocols: (protocols) => protocols.values().next().value ?? false,
 });
 
-export function rejectUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, mode: RejectMode, rejection: Rejection): void {
+/** The request as `ws` reads it to complete a handshake: method, url and headers. */
+export type RejectedRequest = Pick<IncomingMessage, 'headers'> & { readonly method?: string; readonly url?: string };
+
+export function rejectUpgrade(req: RejectedRequest, socket: Socket, head: Buffer, mode: RejectMode, rejection: Rejection): void {
   if (socket.destroyed) return;
   const delayMs = reconnectDelayMs(rejection.retryAfterMs);
   if (mode === 'close') {
-    handshaker.handleUpgrade(req, socket, head, (ws) => {
+    // ws reads only method, url and headers of the request, whoever parsed it.
+    handshaker.handleUpgrade(req as IncomingMessage, socket, head, (ws) => {
       ws.on('error', () => ws.terminate());
       ws.close(rejection.closeCode, hintReason(rejection.reason, delayMs));
     });

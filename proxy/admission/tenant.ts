@@ -3,12 +3,11 @@
 // X-Forwarded-For is): otherwise a client could fill another tenant's quota by
 // sending its name. Query and cookie tenants are the client's word: cooperative only.
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { TenantSource } from '../config/config.js';
-import { peerAddressOf, type TrustedPeerCheck } from './client-ip.js';
+import { peerAddressOf, type AdmissionRequest, type TrustedPeerCheck } from './client-ip.js';
 
 /** The tenant, or undefined when the request names none (such a connection is not tenant-capped). */
-export type TenantResolver = (req: IncomingMessage) => string | undefined;
+export type TenantResolver = (req: AdmissionRequest) => string | undefined;
 
 /** Longer values are replaced by a digest, so a peer cannot make the store keep large keys. */
 export const MAX_TENANT_BYTES = 128;
@@ -26,7 +25,7 @@ export function createTenantResolver(source: TenantSource, isTrustedPeer: Truste
 }
 
 /** A repeated header is one the client sent and a proxy added to: the last copy is the proxy's. */
-function lastHeaderValue(req: IncomingMessage, name: string): string | undefined {
+function lastHeaderValue(req: AdmissionRequest, name: string): string | undefined {
   const joined = req.headers[name];
   const value = Array.isArray(joined) ? joined[joined.length - 1] : joined;
   // Node joins repeated headers with ', '; only then is the raw list worth walking.

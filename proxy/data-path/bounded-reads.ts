@@ -40,8 +40,8 @@ export function readBytes(): number {
   return readView.length;
 }
 
-/** Returns true when it kept no reference to `chunk` (its memory may be reused at once). */
-export type ChunkListener = (chunk: Buffer) => boolean | void;
+/** Called with the socket as `this` (as 'data' listeners are); returns true when it kept no reference to `chunk` (its memory may be reused at once). */
+export type ChunkListener = (this: Socket, chunk: Buffer) => boolean | void;
 
 export class BoundedReader {
   private listener: ChunkListener | undefined;
@@ -56,7 +56,7 @@ export class BoundedReader {
     const held = this.held;
     if (listener === undefined || held === undefined) return;
     this.held = undefined;
-    for (const chunk of held) listener(chunk);
+    for (const chunk of held) listener.call(this.socket, chunk);
   }
 
   /** Bytes read that no listener took (for a hand-over to another owner, e.g. the native plane). */
@@ -82,7 +82,7 @@ export class BoundedReader {
     }
     shared.copy(chunk, 0, 0, nread);
     if (this.listener !== undefined) {
-      if (this.listener(chunk) === true && backing !== undefined && backing.length === readView.length) spare = backing;
+      if (this.listener.call(this.socket, chunk) === true && backing !== undefined && backing.length === readView.length) spare = backing;
       return;
     }
     (this.held ??= []).push(chunk);

@@ -3,11 +3,11 @@
 // comes back byte for byte. A 101 hands both sockets to a tunnel; any other
 // answer is relayed to its end and the client connection closed. No HTTP client
 // objects are made, and nothing of the handshake stays attached to the sockets.
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { formatAddress, type Address } from '../config/config.js';
-import { withForwardedHeaders } from '../protocol/forwarded-headers.js';
+import type { Address } from '../config/config.js';
+import { forwardedUpgradeHead } from '../protocol/forwarded-headers.js';
 import { responseEndOf, type ResponseEnd } from '../protocol/response-end.js';
+import type { UpgradeRequest } from './upgrade-request.js';
 import { connectBounded, onChunks } from './bounded-reads.js';
 
 export type HandshakeOutcome =
@@ -25,7 +25,7 @@ export interface HandshakeOptions {
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-export function forwardUpgrade(req: IncomingMessage, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
+export function forwardUpgrade(req: UpgradeRequest, client: Socket, options: HandshakeOptions, done: (outcome: HandshakeOutcome) => void): void {
   const startedAt = performance.now();
   // Bounded reads (bounded-reads.ts): the app→client direction holds at most one 16 KiB read.
   const upstream = connectBounded(options.upstream.host, options.upstream.port);
@@ -35,8 +35,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
 
   const settle = (outcome: HandshakeOutcome): void => {
     settled = true;
-    clearTimeout(connectTimer);
-    clearTimeout(answerTimer);
+    clearTimeout(timer);
     stopReading();
     upstream.off('error', onFailure).off('close', onEarlyClose);
     client.off('close', onClientGone).off('end', onClientGone);
@@ -52,10 +51,16 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
     upstream.destroy();
     settle({ kind: 'client-gone' });
   };
-  const connectTimer = setTimeout(() => {
-    if (upstream.connecting) onFailure(new Error(`connect to the app timed out after ${options.connectTimeoutMs} ms`));
-  }, options.connectTimeoutMs);
-  const answerTimer = setTimeout(() => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`)), options.handshakeTimeoutMs);
+  // One timer for both limits: it first fires at the connect timeout, and if the
+  // connection is up by then a second one covers what is left of the handshake timeout.
+  // Almost every handshake ends long before either, so only one timer is ever made.
+  const answerTimeout = (): void => onFailure(new Error(`the app did not answer the upgrade within ${options.handshakeTimeoutMs} ms`));
+  let timer = setTimeout(() => {
+    if (upstream.connecting) return onFailure(new Error(`connect to the app timed out after ${options.connectTimeoutMs} ms`));
+    const leftMs = options.handshakeTimeoutMs - (performance.now() - startedAt);
+    if (leftMs <= 0) answerTimeout();
+    else timer = setTimeout(answerTimeout, leftMs);
+  }, Math.min(options.connectTimeoutMs, options.handshakeTimeoutMs));
 
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
@@ -68,9 +73,9 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
       }
       const head = received.subarray(0, end + HEAD_END.length);
       const rest = received.subarray(end + HEAD_END.length);
-      const parsed = parseResponseHead(head);
-      if (!parsed) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
-      if (parsed.statusCode >= 100 && parsed.statusCode < 200 && parsed.statusCode !== 101) {
+      const statusCode = statusCodeOf(head);
+      if (statusCode < 0) return onFailure(new Error('the app answered the upgrade with something other than HTTP/1.x'));
+      if (statusCode < 200 && statusCode !== 101) {
         client.write(head);
         received = rest;
         continue;
@@ -78,11 +83,11 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
       // Paused so no byte is emitted between our listener going and the next owner's coming.
       upstream.pause();
       client.write(head);
-      if (parsed.statusCode === 101) {
+      if (statusCode === 101) {
         settle({ kind: 'upgraded', upstream, upstreamHead: rest, durationMs: performance.now() - startedAt });
       } else {
-        settle({ kind: 'refused', statusCode: parsed.statusCode });
-        relayRefusal(upstream, client, rest, responseEndOf(parsed.statusCode, parsed.headers));
+        settle({ kind: 'refused', statusCode });
+        relayRefusal(upstream, client, rest, responseEndOf(statusCode, responseHeaders(head)));
       }
       return;
     }
@@ -99,17 +104,25 @@ export function forwardUpgrade(req: IncomingMessage, client: Socket, options: Ha
  * Header values arrive latin1-decoded: written back as latin1 they are the client's bytes.
  * The version goes as it came: an app that requires HTTP/1.1 for an upgrade (RFC 6455) decides.
  */
-function requestHead(req: IncomingMessage, upstream: Address): string {
-  const headers = withForwardedHeaders(req, false, formatAddress(upstream));
-  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return head + '\r\n';
+function requestHead(req: UpgradeRequest, upstream: Address): string {
+  return forwardedUpgradeHead(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders, req.socket.remoteAddress, upstream);
 }
 
-function parseResponseHead(head: Buffer): { statusCode: number; headers: Map<string, string> } | undefined {
+/** `HTTP/1.x NNN` at the start of the head, read off the bytes: the status, or -1. */
+export function statusCodeOf(head: Buffer): number {
+  // "HTTP/1." then 0 or 1, a space, three digits, and a space or the CR of an empty reason.
+  if (head.length < 13 || head.readUInt32BE(0) !== 0x48545450 || head[4] !== 0x2f || head[5] !== 0x31 || head[6] !== 0x2e) return -1;
+  if ((head[7] !== 0x30 && head[7] !== 0x31) || head[8] !== 0x20 || (head[12] !== 0x20 && head[12] !== 0x0d)) return -1;
+  const d1 = head[9]! - 0x30;
+  const d2 = head[10]! - 0x30;
+  const d3 = head[11]! - 0x30;
+  if (d1 < 1 || d1 > 5 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) return -1;
+  return d1 * 100 + d2 * 10 + d3;
+}
+
+/** A refusal's headers (the rare path), read only to know where its body ends. */
+function responseHeaders(head: Buffer): Map<string, string> {
   const lines = head.toString('latin1').split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]!);
-  if (!status) return undefined;
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
@@ -118,7 +131,7 @@ function parseResponseHead(head: Buffer): { statusCode: number; headers: Map<str
     const value = line.slice(colon + 1).trim();
     headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
   }
-  return { statusCode: Number(status[1]), headers };
+  return headers;
 }
 
 /** The rest of a refusal (its body) goes to the client as is; then both connections close. */

@@ -26,7 +26,7 @@ export interface NativeEngine {
   directionState(id: number, direction: number): number;
   end(id: number, side: number): void;
   destroy(id: number, side: number, reset: boolean): void;
-  /** Bit 0 writableEnded, bit 1 destroyed. */
+  /** Bit 0 writableEnded, bit 1 destroyed, bit 2 bytes still queued for it. */
   sideState(id: number, side: number): number;
   takeActive(id: number, clear: boolean): boolean;
   /** messages/bytes to the app, messages/bytes to the client; undefined once the tunnel is gone. */

@@ -24,6 +24,10 @@ class NativeSide {
   get destroyed(): boolean {
     return (this.tunnel.engine.sideState(this.tunnel.id, this.index) & 2) !== 0;
   }
+  /** Bytes the engine still holds for this socket (net.Socket's writableLength > 0). */
+  get queued(): boolean {
+    return (this.tunnel.engine.sideState(this.tunnel.id, this.index) & 4) !== 0;
+  }
   end(): void {
     this.tunnel.engine.end(this.tunnel.id, this.index);
   }
@@ -161,6 +165,13 @@ export class NativeTunnel implements TunnelShape {
   onCloseFrame(direction: number, code: number): void {
     const pump = this.pump(direction);
     if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
+    if (this.opposite(pump).sourceClosed && !pump.source.queued && !pump.sink.queued) {
+      // Both close frames have passed and nothing is queued: as in Tunnel, the app's socket
+      // goes at once and the client's gets our FIN (a reset could meet its late bytes).
+      this.engine.destroy(this.id, UPSTREAM, false);
+      this.engine.end(this.id, CLIENT);
+      return;
+    }
     if (this.opposite(pump).sealed && !pump.source.writableEnded) pump.source.end();
   }
 

@@ -17,6 +17,20 @@ export interface PumpOwner {
   onSidecarPong(): void;
 }
 
+/** The pump reading from a socket, and the one writing to it: listeners are shared functions, not per-pump closures. */
+const kSourceOf = Symbol('ws-sidecar.pumpReading');
+const kSinkOf = Symbol('ws-sidecar.pumpWriting');
+type PumpSocket = Socket & { [kSourceOf]?: Pump; [kSinkOf]?: Pump };
+
+/** True when no reference to `chunk` is left (bounded-reads.ts then reuses its memory). */
+function onSourceData(this: PumpSocket, chunk: Buffer): boolean {
+  return this[kSourceOf]!.receive(chunk);
+}
+
+function onSinkDrain(this: PumpSocket): void {
+  this[kSinkOf]!.drained();
+}
+
 export class Pump {
   readonly scanner: FrameScanner;
   private isSealed = false;
@@ -38,9 +52,11 @@ export class Pump {
     private readonly owner: PumpOwner,
   ) {
     this.scanner = new FrameScanner(sourceIsClient);
+    (source as PumpSocket)[kSourceOf] = this;
+    (sink as PumpSocket)[kSinkOf] = this;
     // An upstream source reads at most 16 KiB at a time (bounded-reads.ts); a client emits 'data'.
-    onChunks(source, this.onData);
-    sink.on('drain', this.onDrain);
+    onChunks(source, onSourceData);
+    sink.on('drain', onSinkDrain);
   }
 
   /** Set once this pump has written its last frame (an injected close): nothing more goes to the sink. */
@@ -48,9 +64,12 @@ export class Pump {
     return this.isSealed;
   }
 
-  /** Bytes that came before the tunnel started (with the handshake) enter here. */
-  receive(chunk: Buffer): void {
-    this.onData(chunk);
+  /**
+   * Every chunk the source sends enters here, and so do the bytes that came with
+   * the handshake, before the tunnel started.
+   */
+  receive(chunk: Buffer): boolean {
+    return this.onData(chunk);
   }
 
   /** Lets the source flow, unless what `receive()` fed already filled the sink. */
@@ -143,13 +162,14 @@ export class Pump {
     this.flushPending();
   }
 
-  private readonly onDrain = (): void => {
+  /** The sink took what was queued ('drain'): the source may flow again. */
+  drained(): void {
     this.waitingForDrain = false;
     if (!this.held) this.source.resume();
-  };
+  }
 
-  /** Returns true when no reference to `chunk` is left (nothing queued in the sink, no pong held): bounded-reads.ts reuses its memory. */
-  private readonly onData = (chunk: Buffer): boolean => {
+  /** Returns true when no reference to `chunk` is left (nothing queued in the sink, no pong held). */
+  private onData(chunk: Buffer): boolean {
     const scanner = this.scanner;
     let from = 0; // first byte not yet forwarded, dropped or held
     let pos = 0;
@@ -199,7 +219,7 @@ export class Pump {
     }
     this.forward(chunk, from, chunk.length);
     return this.sink.writableLength === 0;
-  };
+  }
 
   private judgePong(frame: Buffer): void {
     this.heldPong = undefined;

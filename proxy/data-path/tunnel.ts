@@ -133,6 +133,18 @@ export class Tunnel implements PumpOwner {
 
   onCloseFrame(pump: Pump, code: number): void {
     if (!this.closing) this.beginClosing(pump === this.toApp ? 'client' : 'upstream', code);
+    if (this.opposite(pump).sourceClosed && this.client.writableLength === 0 && this.upstream.writableLength === 0) {
+      // Both close frames have passed and nothing is queued: the app's socket goes at once, as
+      // nginx lets it go (no shutdown(), no waiting for its FIN; what was written is in the
+      // kernel's hands). The client's gets our FIN instead: closing it outright would answer
+      // with a reset a client still sending after its close frame (RFC 6455 forbids that, but
+      // it happens, and its bytes may not even have been read yet). Its FIN, or the close
+      // timeout, ends the tunnel.
+      this.upstream.destroy();
+      if (!this.client.writableEnded) this.client.end();
+      this.finishIfGone();
+      return;
+    }
     // The peer answered a close we injected: its side of the handshake is done.
     if (this.opposite(pump).sealed && !pump.source.writableEnded) pump.source.end();
   }

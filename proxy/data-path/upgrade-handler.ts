@@ -1,6 +1,5 @@
 // An upgrade request from admission to tunnel: decide, forward the handshake,
 // start the tunnel, and give the slot back whatever happens.
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Admission, AdmissionDecision, AdmissionTicket } from '../admission/admission.js';
 import type { Config } from '../config/config.js';
@@ -9,10 +8,11 @@ import { forwardUpgrade, type HandshakeOutcome } from './handshake.js';
 import type { Logger } from '../config/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { rejectUpgrade } from '../admission/rejection.js';
-import { Lingering } from './linger.js';
+import type { Lingering } from './linger.js';
 import type { TunnelRegistry } from './registry.js';
 import type { DataPlane } from './data-plane.js';
 import type { TunnelShape } from './tunnel-shape.js';
+import type { UpgradeRequest } from './upgrade-request.js';
 
 export type TunnelOpenedListener = (tunnel: TunnelShape) => void;
 
@@ -21,8 +21,6 @@ export class UpgradeHandler {
   private readonly settledListeners: Array<() => void> = [];
   /** Client sockets of admitted upgrades still waiting for the app's answer. */
   private readonly handshaking = new Set<Socket>();
-  /** Client sockets answered without a tunnel, until they close or their linger ends. */
-  private readonly lingering = new Lingering();
 
   constructor(
     private readonly config: Config,
@@ -31,8 +29,10 @@ export class UpgradeHandler {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** Non-WebSocket upgrade offers are declined: the request goes to the app as plain HTTP. */
-    private readonly declineUpgrade: (req: IncomingMessage, client: Socket, head: Buffer) => void,
+    private readonly declineUpgrade: (req: UpgradeRequest, client: Socket, head: Buffer) => void,
     private readonly dataPlane: DataPlane,
+    /** Client sockets answered without a tunnel, until they close or their linger ends (shared with the head reader). */
+    private readonly lingering: Lingering,
   ) {}
 
   onTunnelOpened(listener: TunnelOpenedListener): void {
@@ -66,7 +66,7 @@ export class UpgradeHandler {
   /** One listener shared by every handshake; a tunnel brings its own. */
   private readonly onHandshakeError = (err: Error): void => this.logger.debug({ err }, 'client socket error during handshake');
 
-  readonly handle = (req: IncomingMessage, client: Socket, head: Buffer): void => {
+  readonly handle = (req: UpgradeRequest, client: Socket, head: Buffer): void => {
     if (!isWebSocketUpgrade(req)) {
       this.declineUpgrade(req, client, head);
       return;
@@ -82,14 +82,14 @@ export class UpgradeHandler {
     else this.forward(req, client, head, decision);
   };
 
-  private refuse(req: IncomingMessage, client: Socket, head: Buffer, decision: Extract<AdmissionDecision, { admitted: false }>): void {
+  private refuse(req: UpgradeRequest, client: Socket, head: Buffer, decision: Extract<AdmissionDecision, { admitted: false }>): void {
     this.metrics.connectionsTotal.inc({ outcome: decision.outcome });
     rejectUpgrade(req, client, head, this.config.rejectWith, decision.rejection);
     this.lingering.hold(client);
   }
 
   /** One store round trip, bounded by --fleet-timeout; the ticket holds its pending slot meanwhile. */
-  private awaitFleet(req: IncomingMessage, client: Socket, head: Buffer, ticket: AdmissionTicket): void {
+  private awaitFleet(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket): void {
     let gone = false;
     const onGone = (): void => {
       gone = true;
@@ -111,7 +111,7 @@ export class UpgradeHandler {
     });
   }
 
-  private forward(req: IncomingMessage, client: Socket, head: Buffer, ticket: AdmissionTicket): void {
+  private forward(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket): void {
     forwardUpgrade(req, client, this.config, (outcome) => {
       if (outcome.kind === 'upgraded') this.startTunnel(req, client, head, ticket, outcome);
       else this.endWithoutTunnel(req, client, head, ticket, outcome);
@@ -124,7 +124,7 @@ export class UpgradeHandler {
     for (const listener of this.settledListeners) listener();
   }
 
-  private startTunnel(req: IncomingMessage, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
+  private startTunnel(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Extract<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
     this.metrics.upgradeDuration.observe(outcome.durationMs / 1000);
     client.off('error', this.onHandshakeError);
@@ -139,7 +139,7 @@ export class UpgradeHandler {
     for (const listener of this.openedListeners) listener(tunnel);
   }
 
-  private endWithoutTunnel(req: IncomingMessage, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
+  private endWithoutTunnel(req: UpgradeRequest, client: Socket, head: Buffer, ticket: AdmissionTicket, outcome: Exclude<HandshakeOutcome, { kind: 'upgraded' }>): void {
     this.admission.handshakeEnded(ticket, false);
     if (outcome.kind === 'client-gone') {
       client.end();
@@ -156,6 +156,6 @@ export class UpgradeHandler {
   }
 }
 
-function isWebSocketUpgrade(req: IncomingMessage): boolean {
+function isWebSocketUpgrade(req: UpgradeRequest): boolean {
   return req.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(req.headers.upgrade ?? '');
 }

@@ -3,6 +3,9 @@
 // reconnects with capped, jittered backoff that never give up, and scripts loaded once
 // per connection (SCRIPT LOAD on connect, EVALSHA after; NOSCRIPT — a restarted or
 // failed-over server — loads the script again and retries once within the same deadline).
+// A connection that answers nothing for STALLED_TIMEOUTS calls in a row is replaced: a
+// partition or a failover to another address leaves TCP up for many minutes (retransmits,
+// keepalive), and node-redis would wait on it that long.
 import { createHash, randomInt } from 'node:crypto';
 import { createClient, ErrorReply } from 'redis';
 import type { RedisTarget } from '../config/config.js';
@@ -21,6 +24,24 @@ const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 5000;
 /** In-flight calls beyond this fail at once: a stalled server cannot grow our memory. */
 const MAX_IN_FLIGHT = 256;
+/** Timeouts in a row, with no reply of any kind between them, that condemn the connection. */
+export const STALLED_TIMEOUTS = 3;
+
+function createStoreClient(options: RedisStoreOptions) {
+  return createClient({
+    url: options.target.url,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: MAX_IN_FLIGHT,
+    socket: {
+      connectTimeout: Math.max(1000, options.timeoutMs * 4),
+      reconnectStrategy: reconnectDelayFor,
+      keepAlive: true,
+      keepAliveInitialDelay: 5000,
+    },
+  });
+}
+
+type RedisClient = ReturnType<typeof createStoreClient>;
 
 export function reconnectDelayFor(retries: number): number {
   const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(retries, 16));
@@ -28,37 +49,38 @@ export function reconnectDelayFor(retries: number): number {
 }
 
 export class RedisStore implements FleetStore {
-  private readonly client;
+  private client: RedisClient;
   private readonly shas = new Map<StoreScript, string>();
   private readonly listeners: StoreStateListener[] = [];
   private upNow = false;
   private errorCount = 0;
   private callCount = 0;
   private closed = false;
+  private timeoutsInARow = 0;
+  private replacements = 0;
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.client = createClient({
-      url: options.target.url,
-      disableOfflineQueue: true,
-      commandsQueueMaxLength: MAX_IN_FLIGHT,
-      socket: {
-        connectTimeout: Math.max(1000, options.timeoutMs * 4),
-        reconnectStrategy: reconnectDelayFor,
-        keepAlive: true,
-        keepAliveInitialDelay: 5000,
-      },
-    });
+    this.client = this.newClient();
+  }
+
+  private newClient(): RedisClient {
+    const { options } = this;
+    const client = createStoreClient(options);
+    // A replaced client's late events must not move the state of the one that took its place.
+    const current = (): boolean => this.client === client;
     // node-redis reports every failed (re)connect here; without a listener it would throw.
-    this.client.on('error', (err: Error) => {
-      this.setUp(false);
+    client.on('error', (err: Error) => {
+      if (current()) this.setUp(false);
       options.logger.debug({ err }, 'fleet store connection error');
     });
-    this.client.on('ready', () => {
+    client.on('ready', () => {
+      if (!current()) return;
       options.logger.info({ store: options.target.shown }, 'fleet store connected');
-      void this.loadScripts().then(() => this.setUp(this.client.isReady));
+      void this.loadScripts().then(() => current() && this.setUp(client.isReady));
     });
-    this.client.on('end', () => this.setUp(false));
-    this.client.on('reconnecting', () => this.setUp(false));
+    client.on('end', () => current() && this.setUp(false));
+    client.on('reconnecting', () => current() && this.setUp(false));
+    return client;
   }
 
   /** Connects in the background: nothing waits for the store, and it retries until closed. */
@@ -81,6 +103,11 @@ export class RedisStore implements FleetStore {
     return this.callCount;
   }
 
+  /** Connections given up on because they answered nothing (STALLED_TIMEOUTS in a row). */
+  get replacedConnections(): number {
+    return this.replacements;
+  }
+
   onStateChange(listener: StoreStateListener): void {
     this.listeners.push(listener);
   }
@@ -99,11 +126,15 @@ export class RedisStore implements FleetStore {
         await this.send(['SCRIPT', 'LOAD', script.source], remaining(deadline), script);
         reply = await this.send(['EVALSHA', sha, ...argv], remaining(deadline), script);
       }
+      this.timeoutsInARow = 0;
       this.setUp(true);
       return reply;
     } catch (err) {
       this.errorCount++;
       const failure = toStoreError(err, script.name);
+      // Any answer, even an error, shows the connection alive; only silence counts.
+      this.timeoutsInARow = failure.kind === 'timeout' ? this.timeoutsInARow + 1 : 0;
+      if (this.timeoutsInARow >= STALLED_TIMEOUTS) this.replaceConnection();
       // An error reply is the script's or the data's fault, not the connection's.
       if (failure.kind !== 'reply') this.setUp(false);
       throw failure;
@@ -143,6 +174,20 @@ export class RedisStore implements FleetStore {
         },
       );
     });
+  }
+
+  /** Drops a connection that answers nothing and dials again, at once and then with backoff. */
+  private replaceConnection(): void {
+    if (this.closed) return;
+    this.timeoutsInARow = 0;
+    this.replacements++;
+    this.options.logger.warn({ store: this.options.target.shown, timeouts: STALLED_TIMEOUTS }, 'fleet store answers nothing: replacing its connection');
+    const stalled = this.client;
+    this.client = this.newClient();
+    this.setUp(false);
+    // Its pending calls fail now (their own deadlines have mostly passed already).
+    if (stalled.isOpen) stalled.destroy();
+    this.start();
   }
 
   private shaOf(script: StoreScript): string {

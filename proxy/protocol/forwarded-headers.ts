@@ -1,5 +1,6 @@
 // X-Forwarded-* appended (never replaced) on everything we forward to the app,
 // and the hop-by-hop headers that plain HTTP must not carry past this hop.
+import { formatAddress, type Address } from '../config/config.js';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
@@ -38,6 +39,56 @@ export function withForwardedHeaders(req: ForwardedRequest, dropHopByHop: boolea
     if (hops.length > 0) out.push(name, hops.join(', '));
   }
   return out;
+}
+
+/**
+ * The upgrade request head as the app gets it, built in one pass into one string
+ * (one write): the client's request line and headers as sent, then our
+ * X-Forwarded-For/Proto/Host with any earlier hops merged in front, as
+ * `withForwardedHeaders` orders them (a head without Host gets the app's address,
+ * formatted only then). No arrays, records or lower-cased copies of names other
+ * than the few whose length could make them ours.
+ */
+export function forwardedUpgradeHead(method: string, url: string, httpVersion: string, raw: readonly string[], remoteAddress: string | undefined, app: Address): string {
+  let head = `${method} ${url} HTTP/${httpVersion}\r\n`;
+  let forwardedFor = '';
+  let forwardedProto = '';
+  let forwardedHost = '';
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const length = name.length;
+    if (length === 4 && host === undefined && name.toLowerCase() === 'host') host = value;
+    else if (length >= 15 && length <= 17 && (name.charCodeAt(0) | 0x20) === 0x78) {
+      const lower = name.toLowerCase();
+      if (lower === 'x-forwarded-for') {
+        forwardedFor = joinHop(forwardedFor, value);
+        continue;
+      }
+      if (lower === 'x-forwarded-proto') {
+        forwardedProto = joinHop(forwardedProto, value);
+        continue;
+      }
+      if (lower === 'x-forwarded-host') {
+        forwardedHost = joinHop(forwardedHost, value);
+        continue;
+      }
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  if (host === undefined) head += `Host: ${formatAddress(app)}\r\n`;
+  forwardedFor = joinHop(forwardedFor, stripMappedPrefix(remoteAddress ?? ''));
+  forwardedProto = joinHop(forwardedProto, 'http');
+  forwardedHost = joinHop(forwardedHost, host ?? '');
+  if (forwardedFor !== '') head += `x-forwarded-for: ${forwardedFor}\r\n`;
+  if (forwardedProto !== '') head += `x-forwarded-proto: ${forwardedProto}\r\n`;
+  if (forwardedHost !== '') head += `x-forwarded-host: ${forwardedHost}\r\n`;
+  return head + '\r\n';
+}
+
+function joinHop(hops: string, hop: string): string {
+  return hop === '' ? hops : hops === '' ? hop : `${hops}, ${hop}`;
 }
 
 /** Hop-by-hop headers of a message: the fixed set plus those its Connection header names. */

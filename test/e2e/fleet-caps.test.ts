@@ -261,6 +261,11 @@ describe.skipIf(redisMissing)(`fleet caps with three sidecars and a real Redis${
       opened(next)[0]!.ws.terminate();
       await vi.waitFor(async () => expect((await fleetOf(sidecar)).caps.held).toBe(0), { timeout: 5000, interval: 20 });
 
+      // The store back, then stalled again (its silent connection may have been replaced meanwhile,
+      // and a new one to a stopped server never gets ready, so nothing would wait on it).
+      redis.resume();
+      await vi.waitFor(async () => expect((await fleetOf(sidecar)).storeUp).toBe(true), { timeout: 15_000, interval: 50 });
+      redis.pause();
       // A drain that starts while the store is asked: the verdict comes back to a draining pod.
       const waiting = attemptAll([url]);
       await vi.waitFor(async () => expect((await fleetOf(sidecar)).caps.awaitingStore).toBe(1), { timeout: 5000, interval: 20 });

@@ -4,8 +4,9 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../proxy/config/logger.js';
 import { parseRedisUrl } from '../../proxy/config/config.js';
-import { RedisStore, reconnectDelayFor } from '../../proxy/fleet/redis-store.js';
+import { RedisStore, reconnectDelayFor, STALLED_TIMEOUTS } from '../../proxy/fleet/redis-store.js';
 import { StoreError, type StoreScript } from '../../proxy/fleet/store.js';
+import { startBlackholeProxy } from '../helpers/blackhole-proxy.js';
 import { redisMissing, redisSkipNote, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 const ECHO: StoreScript = { name: 'echo', source: "return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}" };
@@ -82,6 +83,33 @@ describe.skipIf(redisMissing)(`Redis store${redisSkipNote}`, () => {
     await up;
     // Empty again: the counter starts over, so the script ran on the new server.
     expect(await store.run(ECHO, ['{t}:restart'], ['3'])).toEqual(['{t}:restart', '3', 1]);
+  });
+
+  it('replaces a connection that answers nothing (a partition, a failover to another address) after STALLED_TIMEOUTS calls', async () => {
+    const proxy = await startBlackholeProxy(redis.port);
+    const behind = new RedisStore({ target: parseRedisUrl(`redis://127.0.0.1:${proxy.port}`)!, timeoutMs: 300, logger: createLogger('silent') });
+    try {
+      behind.start();
+      await waitForState(behind, true);
+      await expect(behind.run(ECHO, ['{t}:hole'], ['a'])).resolves.toEqual(['{t}:hole', 'a', 1]);
+      // TCP stays up and every byte vanishes: node-redis alone would wait on it for minutes.
+      proxy.swallowOpenConnections();
+      const kinds: string[] = [];
+      let reply: unknown;
+      for (let attempt = 0; attempt < 40 && reply === undefined; attempt++) {
+        reply = await behind.run(ECHO, ['{t}:hole'], ['b']).catch((err: StoreError) => {
+          kinds.push(err.kind);
+          return new Promise((resolve) => setTimeout(resolve, 50)).then(() => undefined);
+        });
+      }
+      expect(reply).toEqual(['{t}:hole', 'b', 2]);
+      expect(kinds.slice(0, STALLED_TIMEOUTS)).toEqual(Array(STALLED_TIMEOUTS).fill('timeout'));
+      expect(behind.replacedConnections).toBe(1);
+      expect(behind.up).toBe(true);
+    } finally {
+      await behind.close();
+      await proxy.close();
+    }
   });
 
   it('backs off reconnects with a capped, jittered delay', () => {

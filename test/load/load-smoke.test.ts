@@ -16,11 +16,11 @@ const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('load smoke', () => {
-  // Six peers × six scenarios and the caps A/B: a budget for the whole run (270 s at load 6), not a speed assertion.
+  // Seven peers × six scenarios and the caps A/B: a budget for the whole run (270 s at load 6), not a speed assertion.
   it('bench --quick measures every peer installed here and writes JSON', { timeout: 600_000 }, async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
     const { results, caps, markdown, file } = await runBench(plan);
-    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'http-proxy']);
+    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
     if (NATIVE_REQUIRED) expect(results.find((r) => r.peer === 'ws-sidecar-native')?.skipped).toBeUndefined();
     for (const result of results) {

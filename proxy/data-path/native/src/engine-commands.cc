@@ -118,7 +118,7 @@ int Engine::SideState(uint32_t id, int side) {
   Tunnel* t = Find(id);
   if (t == nullptr) return 3;
   const Side& s = t->sides[side];
-  return (s.endRequested || s.closed ? 1 : 0) | (s.closed ? 2 : 0);
+  return (s.endRequested || s.closed ? 1 : 0) | (s.closed ? 2 : 0) | (s.Queued() > 0 ? 4 : 0);
 }
 
 bool Engine::TakeActive(uint32_t id, bool clear) {

@@ -112,7 +112,7 @@ class Engine {
   // Socket commands (net.Socket): end() after the queue drains, destroy(), resetAndDestroy().
   void End(uint32_t id, int side);
   void Destroy(uint32_t id, int side, bool reset);
-  /** Bit 0 writableEnded, bit 1 destroyed. */
+  /** Bit 0 writableEnded, bit 1 destroyed, bit 2 bytes still queued for it (writableLength > 0). */
   int SideState(uint32_t id, int side);
 
   /** Reads and, with `clear`, resets the activity flag. */

@@ -1,0 +1,99 @@
+// `npx tsx load/readme-table.ts RUN.json [RUN.json ...]`: the README's performance
+// table, regenerated from `npm run bench` output (never typed by hand). With several
+// runs each cell is the median over them; the ÷ nginx column divides within each
+// run first, then takes the median, so a slow run of the machine cancels out.
+// `--write` replaces the table between the markers in README.md; otherwise it is printed.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { PeerResult } from './bench-report.js';
+import type { PeerName } from './peers.js';
+
+interface BenchFile {
+  readonly when: string;
+  readonly loadAverage?: { start: number; end: number };
+  readonly results: PeerResult[];
+}
+
+const COLUMNS: ReadonlyArray<{ peer: PeerName; title: string }> = [
+  { peer: 'ws-sidecar', title: 'ws-sidecar' },
+  { peer: 'nginx', title: 'nginx' },
+  { peer: 'haproxy', title: 'HAProxy' },
+  { peer: 'caddy', title: 'Caddy' },
+  { peer: 'http-proxy', title: 'http-proxy' },
+];
+
+const ROWS: ReadonlyArray<{ title: string; read: (r: PeerResult) => number | undefined; unit: string; digits: number }> = [
+  { title: 'CPU µs per round trip, 1k conns × 5k msg/s, 128 B', read: (r) => r.steady?.cpuUsPerRoundTrip, unit: '', digits: 1 },
+  { title: 'CPU µs per round trip, saturated, 128 B', read: (r) => r.saturationSmall?.cpuUsPerRoundTrip, unit: '', digits: 1 },
+  { title: 'idle RSS per connection (9,000 conns, Node peers after GC)', read: (r) => (r.idle?.bytesPerConnection === undefined ? undefined : r.idle.bytesPerConnection / 1024), unit: ' KiB', digits: 1 },
+  { title: 'CPU µs per handshake (open, echo, close; 50 openers)', read: (r) => r.storm?.cpuUsPerConnection, unit: '', digits: 0 },
+  { title: 'handshakes/s (50 openers)', read: (r) => r.storm?.connectionsPerSecond, unit: '', digits: 0 },
+];
+
+export const TABLE_START = '<!-- bench-table:start (npx tsx load/readme-table.ts --write RUN.json...) -->';
+export const TABLE_END = '<!-- bench-table:end -->';
+
+const median = (values: readonly number[]): number | undefined => {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function figure(run: BenchFile, peer: PeerName, read: (r: PeerResult) => number | undefined): number | undefined {
+  const result = run.results.find((r) => r.peer === peer && !r.skipped && !r.failed);
+  return result ? read(result) : undefined;
+}
+
+export function readmeTable(runs: readonly BenchFile[]): string {
+  const lines = [
+    `| per … | ${COLUMNS.map((c) => c.title).join(' | ')} | ws-sidecar ÷ nginx |`,
+    `|---|${COLUMNS.map(() => '---').join('|')}|---|`,
+  ];
+  for (const row of ROWS) {
+    const cells = COLUMNS.map((column) => {
+      const value = median(runs.map((run) => figure(run, column.peer, row.read)).filter((v): v is number => v !== undefined));
+      return value === undefined ? '—' : `${value.toFixed(row.digits)}${row.unit}`;
+    });
+    const ratios = runs
+      .map((run) => {
+        const mine = figure(run, 'ws-sidecar', row.read);
+        const nginx = figure(run, 'nginx', row.read);
+        return mine === undefined || nginx === undefined || nginx <= 0 ? undefined : mine / nginx;
+      })
+      .filter((v): v is number => v !== undefined);
+    const ratio = median(ratios);
+    lines.push(`| ${row.title} | ${cells.join(' | ')} | ${ratio === undefined ? '—' : `${ratio.toFixed(2)}×`} |`);
+  }
+  const loads = runs.map((run) => run.loadAverage?.start).filter((v): v is number => v !== undefined);
+  const dates = runs.map((run) => run.when.slice(0, 10));
+  lines.push(
+    '',
+    `${runs.length === 1 ? 'One run' : `Medians of ${runs.length} runs`} of \`npm run bench\` (${[...new Set(dates)].join(', ')}) on the 2-core dev machine` +
+      (loads.length > 0 ? `, shared with other work (1-minute load average ${loads.map((v) => v.toFixed(1)).join(', ')} at the start)` : '') +
+      '. Read the ratios, not the absolutes.',
+  );
+  return lines.join('\n');
+}
+
+export function replaceTable(readme: string, table: string): string {
+  const start = readme.indexOf(TABLE_START);
+  const end = readme.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${TABLE_START} … ${TABLE_END} block`);
+  return `${readme.slice(0, start + TABLE_START.length)}\n${table}\n${readme.slice(end)}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const write = args.includes('--write');
+  const files = args.filter((arg) => arg !== '--write');
+  if (files.length === 0) throw new Error('usage: npx tsx load/readme-table.ts [--write] RUN.json [RUN.json ...]');
+  const table = readmeTable(files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as BenchFile));
+  if (!write) {
+    process.stdout.write(table + '\n');
+  } else {
+    const path = fileURLToPath(new URL('../README.md', import.meta.url));
+    writeFileSync(path, replaceTable(readFileSync(path, 'utf8'), table));
+    process.stdout.write(`README.md table regenerated from ${files.length} run(s)\n`);
+  }
+}
