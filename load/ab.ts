@@ -5,9 +5,11 @@
 // the one before it), rotating the order every round.
 // Every run also measures the reference peers (nginx by default), so each build's
 // ratio to nginx comes from one run, not from figures taken minutes apart.
+// `--out DIR` keeps every run's bench JSON there as LABEL-roundN.json (`--labels`
+// names the builds; a, b or build1… otherwise), e.g. for load/readme-table.ts.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +40,10 @@ const FIGURES: readonly Figure[] = [
 
 const BENCH = fileURLToPath(new URL('./bench.ts', import.meta.url));
 
-async function benchOnce(cli: string, peers: string, scenarios: string, quick: boolean): Promise<BenchFile> {
+/** Where kept runs go (`--out`), as LABEL-roundN.json; undefined to keep none. */
+let keepDir: string | undefined;
+
+async function benchOnce(cli: string, peers: string, scenarios: string, quick: boolean, keepAs?: string): Promise<BenchFile> {
   const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-ab-'));
   try {
     const args = ['--import', 'tsx', BENCH, '--peers', peers, '--scenarios', scenarios, '--out', outDir, ...(quick ? ['--quick'] : [])];
@@ -46,6 +51,7 @@ async function benchOnce(cli: string, peers: string, scenarios: string, quick: b
     const [code] = (await once(child, 'exit')) as [number | null];
     if (code !== 0) throw new Error(`bench exited with ${code} for ${cli}`);
     const [file] = readdirSync(outDir);
+    if (keepDir !== undefined && keepAs !== undefined) copyFileSync(join(outDir, file!), join(keepDir, `${keepAs}.json`));
     return JSON.parse(readFileSync(join(outDir, file!), 'utf8')) as BenchFile;
   } finally {
     rmSync(outDir, { recursive: true, force: true });
@@ -98,8 +104,8 @@ export function abMarkdown(a: readonly BenchFile[], b: readonly BenchFile[], ref
     const all = [...values(a, ref, storm), ...values(b, ref, storm)];
     if (all.length > 0) lines.push('', `${ref} CPU µs / handshake over all ${all.length} runs: ${all.map((v) => v.toFixed(0)).join(', ')} (spread ${((Math.max(...all) / Math.min(...all) - 1) * 100).toFixed(0)}%: the noise of this machine now).`);
   }
-  const loads = [...a, ...b].map((run) => run.loadAverage?.start).filter((v): v is number => v !== undefined);
-  if (loads.length > 0) lines.push('', `1-minute load average at the start of each run: ${loads.map((v) => v.toFixed(1)).join(', ')}.`);
+  const loads = [...a, ...b].map((run) => run.loadAverage).filter((v): v is { start: number; end: number } => v !== undefined);
+  if (loads.length > 0) lines.push('', `1-minute load average at the start → end of each run (A runs, then B runs): ${loads.map((v) => `${v.start.toFixed(1)} → ${v.end.toFixed(1)}`).join(', ')}.`);
   return lines.join('\n');
 }
 
@@ -120,9 +126,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       scenarios: { type: 'string', default: 'storm' },
       references: { type: 'string', default: 'nginx' },
       quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      labels: { type: 'string' },
     },
     strict: true,
   });
+  if (opts.out) mkdirSync((keepDir = opts.out), { recursive: true });
+  const labels = opts.labels?.split(',');
   if (opts.builds) {
     const builds = opts.builds.split(',');
     const references = opts.references.split(',').filter((ref) => ref !== '');
@@ -134,13 +144,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       if (round % 2 === 1) order.reverse();
       for (const i of order) {
         process.stderr.write(`[ab] round ${round + 1}: ${builds[i]}\n`);
-        runs[i]!.push(await benchOnce(builds[i]!, peers, opts.scenarios, opts.quick));
+        runs[i]!.push(await benchOnce(builds[i]!, peers, opts.scenarios, opts.quick, `${labels?.[i] ?? `build${i + 1}`}-round${round + 1}`));
       }
     }
     process.stdout.write(`## Chain of ${builds.length} builds, ${opts.rounds} rounds (${opts.scenarios})\n\n${chainMarkdown(builds, runs, references)}\n`);
     process.exit(0);
   }
-  if (!opts.a || !opts.b) throw new Error('usage: npx tsx load/ab.ts --a OLD/proxy/main.js --b NEW/proxy/main.js [--rounds 3] [--scenarios storm,...] [--references nginx,...] [--quick]');
+  if (!opts.a || !opts.b) throw new Error('usage: npx tsx load/ab.ts --a OLD/proxy/main.js --b NEW/proxy/main.js [--rounds 3] [--scenarios storm,...] [--references nginx,...] [--out DIR [--labels old,new]] [--quick]');
   const references = opts.references.split(',').filter((ref) => ref !== '');
   const peers = ['ws-sidecar', ...references].join(',');
   const a: BenchFile[] = [];
@@ -150,7 +160,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const order = round % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
     for (const which of order) {
       process.stderr.write(`[ab] round ${round + 1}: ${which.toUpperCase()}\n`);
-      (which === 'a' ? a : b).push(await benchOnce(which === 'a' ? opts.a : opts.b, peers, opts.scenarios, opts.quick));
+      const label = labels?.[which === 'a' ? 0 : 1] ?? which;
+      (which === 'a' ? a : b).push(await benchOnce(which === 'a' ? opts.a : opts.b, peers, opts.scenarios, opts.quick, `${label}-round${round + 1}`));
     }
   }
   process.stdout.write(`## A/B: A = ${opts.a}, B = ${opts.b}, ${opts.rounds} rounds (${opts.scenarios})\n\n${abMarkdown(a, b, references)}\n`);

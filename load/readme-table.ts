@@ -3,12 +3,15 @@
 // runs each cell is the median over them; the ÷ nginx column divides within each
 // run first, then takes the median, so a slow run of the machine cancels out.
 // `--write` replaces the table between the markers in README.md; otherwise it is printed.
+// The table names the files it was made from, so test/load/readme-table.test.ts can
+// make it again and fail when the README no longer says what those runs measured.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PeerResult } from './bench-report.js';
 import type { PeerName } from './peers.js';
 
-interface BenchFile {
+export interface BenchFile {
   readonly when: string;
   readonly loadAverage?: { start: number; end: number };
   readonly results: PeerResult[];
@@ -45,7 +48,7 @@ function figure(run: BenchFile, peer: PeerName, read: (r: PeerResult) => number 
   return result ? read(result) : undefined;
 }
 
-export function readmeTable(runs: readonly BenchFile[]): string {
+export function readmeTable(runs: readonly BenchFile[], sources: readonly string[] = []): string {
   const lines = [
     `| per … | ${COLUMNS.map((c) => c.title).join(' | ')} | ws-sidecar ÷ nginx |`,
     `|---|${COLUMNS.map(() => '---').join('|')}|---|`,
@@ -65,15 +68,25 @@ export function readmeTable(runs: readonly BenchFile[]): string {
     const ratio = median(ratios);
     lines.push(`| ${row.title} | ${cells.join(' | ')} | ${ratio === undefined ? '—' : `${ratio.toFixed(2)}×`} |`);
   }
-  const loads = runs.map((run) => run.loadAverage?.start).filter((v): v is number => v !== undefined);
+  const loads = runs.map((run) => run.loadAverage).filter((v): v is { start: number; end: number } => v !== undefined);
   const dates = runs.map((run) => run.when.slice(0, 10));
   lines.push(
     '',
     `${runs.length === 1 ? 'One run' : `Medians of ${runs.length} runs`} of \`npm run bench\` (${[...new Set(dates)].join(', ')}) on the 2-core dev machine` +
-      (loads.length > 0 ? `, shared with other work (1-minute load average ${loads.map((v) => v.toFixed(1)).join(', ')} at the start)` : '') +
-      '. Read the ratios, not the absolutes.',
+      (loads.length > 0 ? `, shared with other work (1-minute load average ${loads.map((v) => `${v.start.toFixed(1)} → ${v.end.toFixed(1)}`).join(', ')} from start to end)` : '') +
+      '. Read the ratios, not the absolutes.' +
+      (sources.length > 0 ? ` Made by \`load/readme-table.ts\` from ${sources.map((source) => `\`${source}\``).join(', ')}.` : ''),
   );
   return lines.join('\n');
+}
+
+/** The table now in the README (between the markers), and the bench files it names. */
+export function currentTable(readme: string): { table: string; sources: string[] } {
+  const start = readme.indexOf(TABLE_START);
+  const end = readme.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${TABLE_START} … ${TABLE_END} block`);
+  const table = readme.slice(start + TABLE_START.length, end).trim();
+  return { table, sources: [...table.matchAll(/`(docs\/bench\/[^`]+\.json)`/g)].map((m) => m[1]!) };
 }
 
 export function replaceTable(readme: string, table: string): string {
@@ -88,7 +101,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const write = args.includes('--write');
   const files = args.filter((arg) => arg !== '--write');
   if (files.length === 0) throw new Error('usage: npx tsx load/readme-table.ts [--write] RUN.json [RUN.json ...]');
-  const table = readmeTable(files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as BenchFile));
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  // Named as the README shows them: relative to the repository.
+  const sources = files.map((file) => relative(root, resolve(file)));
+  const table = readmeTable(
+    files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as BenchFile),
+    sources,
+  );
   if (!write) {
     process.stdout.write(table + '\n');
   } else {
