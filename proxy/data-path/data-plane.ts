@@ -44,7 +44,8 @@ export function createDataPlane(choice: DataPlaneChoice): DataPlaneResult {
       open(client, upstream, clientHead, upstreamHead, ticket, options, observer) {
         // Rare: the kernel did not take the 101 at once; this one tunnel stays on the JS plane.
         if (!native.canAdopt(client, upstream)) return openJsTunnel(client, upstream, clientHead, upstreamHead, ticket, options, observer);
-        return native.adopt(client, upstream, clientHead, upstreamHead, ticket, options, observer);
+        // Out of fds for the duplicates: this one tunnel stays on the JS plane rather than fail.
+        return native.adopt(client, upstream, clientHead, upstreamHead, ticket, options, observer) ?? openJsTunnel(client, upstream, clientHead, upstreamHead, ticket, options, observer);
       },
       nativeTunnels: () => native.size,
       nativeQueuedBytes: () => native.queuedBytes(),

@@ -1,6 +1,7 @@
 // The native data plane of one process: one engine (one epoll thread) for all
 // tunnels, its events dispatched to their NativeTunnel by id. A tunnel it cannot
 // take (Node still holds bytes to write, or shows no fd) stays on the JS plane.
+import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { AdmissionTicket } from '../admission/admission.js';
 import { NativeEventKind, type NativeAddon, type NativeEngine } from './native-addon.js';
@@ -25,11 +26,16 @@ export class NativePlane {
     return client.writableLength === 0 && upstream.writableLength === 0 && socketFd(client) !== undefined && socketFd(upstream) !== undefined;
   }
 
-  /** Hands both sockets to the engine; `clientHead`/`upstreamHead` came with the handshake. Call after canAdopt(). */
-  adopt(client: Socket, upstream: Socket, clientHead: Buffer, upstreamHead: Buffer, ticket: AdmissionTicket, options: TunnelOptions, observer: TunnelShapeObserver): NativeTunnel {
-    const dup = (fd: number): number => this.addon.dupFd(fd);
-    const takenClient = takeOverSocket(client, dup)!;
-    const takenUpstream = takeOverSocket(upstream, dup)!;
+  /**
+   * Hands both sockets to the engine; `clientHead`/`upstreamHead` came with the handshake. Call
+   * after canAdopt(). Undefined when the fds cannot be duplicated (out of fds): both sockets are
+   * then untouched and the caller keeps the tunnel on the JS plane.
+   */
+  adopt(client: Socket, upstream: Socket, clientHead: Buffer, upstreamHead: Buffer, ticket: AdmissionTicket, options: TunnelOptions, observer: TunnelShapeObserver): NativeTunnel | undefined {
+    const copies = this.duplicateBoth(socketFd(client)!, socketFd(upstream)!);
+    if (copies === undefined) return undefined;
+    const takenClient = takeOverSocket(client, () => copies[0])!;
+    const takenUpstream = takeOverSocket(upstream, () => copies[1])!;
     const head = (first: Buffer, later: Buffer): Buffer => (later.length === 0 ? first : Buffer.concat([first, later]));
     const id = this.engine.adopt(
       takenClient.fd,
@@ -41,6 +47,18 @@ export class NativePlane {
     const tunnel = new NativeTunnel(this.engine, id, ticket, options, observer);
     this.tunnels.set(id, tunnel);
     return tunnel;
+  }
+
+  /** Both duplicates, or neither: a dup that fails (EMFILE) closes the one already made. */
+  private duplicateBoth(clientFd: number, upstreamFd: number): [number, number] | undefined {
+    let first: number | undefined;
+    try {
+      first = this.addon.dupFd(clientFd);
+      return [first, this.addon.dupFd(upstreamFd)];
+    } catch {
+      if (first !== undefined) closeSync(first);
+      return undefined;
+    }
   }
 
   get size(): number {

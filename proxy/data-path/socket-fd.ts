@@ -28,11 +28,12 @@ export interface TakenSocket {
 export function takeOverSocket(socket: Socket, dup: (fd: number) => number): TakenSocket | undefined {
   const fd = socketFd(socket);
   if (fd === undefined || socket.writableLength > 0 || socket.destroyed) return undefined;
+  // First, so that a failed dup (EMFILE) leaves the socket untouched, still Node's.
+  const copy = dup(fd);
   socket.pause();
   // A socket with bounded reads (the upstream) keeps what it read outside Node's stream.
   const pieces: Buffer[] = boundedReaderOf(socket)?.takeHeld() ?? [];
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) pieces.push(chunk);
-  const copy = dup(fd);
   socket.destroy();
   return { fd: copy, buffered: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces) };
 }
