@@ -7,8 +7,8 @@
 //   throttling → refusing below 80%, refusing → normal below 70%
 // While not normal, a full V8 collection runs every 2 s at most ("shrink heap"):
 // buffers written out since are freed, so "used" can fall and the state recover.
-// What is compared is "used" (memory-signal.ts): RSS, less what the process has
-// freed since RSS was last at its high — RSS alone may never fall, as V8 and glibc
+// What is compared is "used" (memory-signal.ts): RSS, less the pages the process
+// is known to have freed and kept — RSS alone may never fall, as V8 and glibc
 // keep freed pages for reuse, and a pod unready for good is an outage too.
 import { MEMORY_STATE_NAMES } from '../metrics/metrics.js';
 import type { HeapCollector } from './heap-collector.js';

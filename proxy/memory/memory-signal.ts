@@ -3,15 +3,22 @@
 // buffers and the native part of closed sockets for reuse (measured: 3,000 stalled
 // readers gone, RSS stayed at 133 MiB while V8 held 30). Those pages are not a risk
 // (new allocations reuse them before RSS grows again), and a pod kept unready for
-// good by them is an outage too. So RSS counts only while it grows; below its last
-// high, what was freed since is taken off:
-//   used  = min(RSS, RSS at its high − freed since the high)
-//   freed = drop of live bytes (V8 heap used + array buffers, where Buffers are,
-//           + what the native engine queues; they fall once V8 has collected)
-//         + drop of connections × their native cost (sockets, handles: outside V8),
-// the native cost per connection taken at each new high as the RSS not explained by
-// live bytes beyond the start, over the connections then. An estimate that is too
-// kind shows up as RSS growing again: a new high, and used is RSS once more.
+// good by them is an outage too. So "used" is a running figure, RSS less the pages
+// known to be freed and kept for reuse. Each sample, with
+//   accounted = what the process's own accounting grew by (negative when freed):
+//               live bytes (V8 heap used + array buffers, where Buffers are, + what
+//               the native engine queues) and connections × their native cost
+//               (sockets, handles: outside V8),
+//   grew      = what RSS grew by,
+// an allocation is served from kept pages before RSS grows (used += max(accounted,
+// grew)), a free adds to the kept pages, and RSS growth nobody explains still counts
+// (used += accounted + max(grew, 0)). Used stays between "what is live plus the empty
+// process" and RSS.
+// The credit is never reset: an earlier version measured "freed since RSS was last at
+// its high", and one late page of growth with every connection already gone wiped the
+// credit and kept a pod unready for good (seen in CI: 138 MiB "used" of 150, V8 at 27).
+// The native cost per connection is estimated at each RSS high with enough connections
+// to say something: the RSS not explained by live bytes beyond the start, over them.
 
 export interface MemorySample {
   readonly rssBytes: number;
@@ -20,27 +27,47 @@ export interface MemorySample {
   readonly usedBytes: number;
 }
 
-interface Reference {
+/** One reading of the process: what `MemorySignal.next` takes. */
+export interface MemoryReading {
   readonly rss: number;
   readonly live: number;
   readonly connections: number;
 }
 
-export class MemorySignal {
-  private start: Reference | undefined;
-  private high: Reference = { rss: 0, live: 0, connections: 0 };
-  private nativePerConnection = 0;
+/** Below this many connections a high says nothing about their cost (one page of noise per connection). */
+export const MIN_CONNECTIONS_TO_ESTIMATE = 100;
 
+export class MemorySignal {
+  private start: MemoryReading | undefined;
+  private previous: MemoryReading | undefined;
+  private highRss = 0;
+  private nativePerConnection = 0;
+  private used = 0;
+
+  /** Reads this process: `nativeQueuedBytes` and `connections` come from the data path. */
   read(nativeQueuedBytes: number, connections: number): MemorySample {
     const usage = process.memoryUsage();
-    const now = { rss: usage.rss, live: usage.heapUsed + usage.arrayBuffers + nativeQueuedBytes, connections };
-    this.start ??= now;
-    if (now.rss >= this.high.rss) {
-      this.high = now;
-      const unexplained = now.rss - now.live - (this.start.rss - this.start.live);
-      this.nativePerConnection = connections > 0 ? Math.max(0, unexplained / connections) : 0;
+    return this.next({ rss: usage.rss, live: usage.heapUsed + usage.arrayBuffers + nativeQueuedBytes, connections });
+  }
+
+  /** The next sample after `now` (pure: the readings are the whole input). */
+  next(now: MemoryReading): MemorySample {
+    const start = (this.start ??= now);
+    const previous = this.previous ?? now;
+    if (now.rss > this.highRss) {
+      this.highRss = now.rss;
+      if (now.connections >= MIN_CONNECTIONS_TO_ESTIMATE) {
+        const unexplained = now.rss - now.live - (start.rss - start.live);
+        this.nativePerConnection = Math.max(0, unexplained / now.connections);
+      }
     }
-    const freed = Math.max(0, this.high.live - now.live + (this.high.connections - now.connections) * this.nativePerConnection);
-    return { rssBytes: now.rss, liveBytes: now.live, usedBytes: Math.max(0, Math.min(now.rss, this.high.rss - freed)) };
+    const accounted = now.live - previous.live + (now.connections - previous.connections) * this.nativePerConnection;
+    const floor = Math.min(now.rss, Math.max(0, now.live + start.rss - start.live));
+    const grew = now.rss - previous.rss;
+    const step = accounted >= 0 ? Math.max(accounted, grew) : accounted + Math.max(grew, 0);
+    this.used = this.previous === undefined ? now.rss : this.used + step;
+    this.used = Math.min(now.rss, Math.max(floor, this.used));
+    this.previous = now;
+    return { rssBytes: now.rss, liveBytes: now.live, usedBytes: this.used };
   }
 }

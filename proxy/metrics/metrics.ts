@@ -176,7 +176,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'ws_sidecar_memory_used_bytes',
-      help: 'Memory the budget counts as used: RSS, less what was freed since RSS was last at its high',
+      help: 'Memory the budget counts as used: RSS, less the pages known to be freed and kept for reuse',
       registers,
       collect() {
         this.set(memory?.usedBytes() ?? 0);
