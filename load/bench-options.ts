@@ -10,7 +10,10 @@ import type { StormParams } from './scenarios/storm.js';
 
 export interface BenchPlan {
   readonly quick: boolean;
+  /** In the order they run: direct first, then as given (reversed every other round). */
   readonly peers: readonly PeerName[];
+  /** Whole runs, one after the other; the README table takes the median over them. */
+  readonly rounds: number;
   /** Which scenarios run (all by default). */
   readonly scenarios: readonly ScenarioName[];
   readonly steady: SteadyParams;
@@ -56,7 +59,7 @@ const QUICK = {
 export const SCENARIO_NAMES = ['steady', 'saturation', 'storm', 'idle', 'backpressure', 'caps'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers direct,ws-sidecar,ws-sidecar-native,nginx,haproxy,caddy,http-proxy] [--scenarios steady,saturation,storm,idle,backpressure,caps] [--out DIR] [--cpu-prof DIR]\n       npm run bench -- --fleet-cost [--quick]   (fleet mode's handshake latency and Redis round trips, needs redis-server)`;
+export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--peers ws-sidecar,ws-sidecar-native,nginx,haproxy,caddy,http-proxy,node-floor] [--scenarios steady,saturation,storm,idle,backpressure,caps] [--rounds N] [--out DIR] [--cpu-prof DIR]\n       npm run bench -- --fleet-cost [--quick]   (fleet mode's handshake latency and Redis round trips, needs redis-server)`;
 
 export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): BenchPlan {
   const { values } = parseArgs({
@@ -65,6 +68,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
       quick: { type: 'boolean', default: false },
       peers: { type: 'string', default: PEER_NAMES.join(',') },
       scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      rounds: { type: 'string', default: '1' },
       out: { type: 'string', default: defaultOutDir },
       'cpu-prof': { type: 'string' },
     },
@@ -76,8 +80,17 @@ export function parseBenchArgs(argv: readonly string[], defaultOutDir: string): 
   const scenarios = values.scenarios.split(',').map((name) => name.trim());
   const unknownScenarios = scenarios.filter((name) => !(SCENARIO_NAMES as readonly string[]).includes(name));
   if (unknownScenarios.length > 0) throw new Error(`unknown scenario(s) ${unknownScenarios.join(', ')}; ${BENCH_USAGE}`);
-  // direct is the baseline for added RTT: always measured first.
-  const ordered = PEER_NAMES.filter((name) => name === 'direct' || peers.includes(name));
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds: "${values.rounds}" is not a whole number from 1 to 20; ${BENCH_USAGE}`);
+  // direct is the baseline for added RTT: always measured first; the rest in the order given.
+  const ordered = ['direct', ...new Set(peers.filter((name) => name !== 'direct'))] as PeerName[];
   const sizes = values.quick ? QUICK : FULL;
-  return { quick: values.quick, peers: ordered, scenarios: scenarios as ScenarioName[], ...sizes, outDir: values.out, cpuProfileDir: values['cpu-prof'] };
+  return { quick: values.quick, peers: ordered, rounds, scenarios: scenarios as ScenarioName[], ...sizes, outDir: values.out, cpuProfileDir: values['cpu-prof'] };
+}
+
+/** The plan of round `index` (0-based): every other round runs the peers after direct in reverse, so drift falls on all. */
+export function roundPlan(plan: BenchPlan, index: number): BenchPlan {
+  if (index % 2 === 0) return plan;
+  const [direct, ...rest] = plan.peers;
+  return { ...plan, peers: [direct!, ...rest.reverse()] };
 }

@@ -1,11 +1,12 @@
 // `npm run bench`: every peer in front of a fresh echo app, the same scenarios
 // against each, one markdown report (and a JSON file) comparing them.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchMarkdown, targetChecks, type PeerResult } from './bench-report.js';
-import { parseBenchArgs, type BenchPlan, type ScenarioName } from './bench-options.js';
+import { parseBenchArgs, roundPlan, type BenchPlan, type ScenarioName } from './bench-options.js';
+import { readmeTable, type BenchFile } from './readme-table.js';
 import { startNodeChild } from './node-child.js';
 import { peerUnavailable, SIDECAR_CLI, startPeer, type PeerName, type PeerOptions, type RunningPeer } from './peers.js';
 import { runBackpressure } from './scenarios/backpressure.js';
@@ -109,6 +110,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes(
   process.stdout.write(fleetCostMarkdown(result));
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const plan = parseBenchArgs(process.argv.slice(2), RESULTS_DIR);
-  const { markdown, file } = await runBench(plan);
-  process.stdout.write(markdown + `\nJSON: ${file}\n`);
+  const files: string[] = [];
+  for (let round = 0; round < plan.rounds; round++) {
+    if (plan.rounds > 1) log(`round ${round + 1} of ${plan.rounds}: ${roundPlan(plan, round).peers.join(', ')}`);
+    const { markdown, file } = await runBench(roundPlan(plan, round));
+    process.stdout.write(markdown + `\nJSON: ${file}\n\n`);
+    files.push(file);
+  }
+  if (plan.rounds > 1) {
+    const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as BenchFile);
+    process.stdout.write(`## Medians of ${plan.rounds} rounds (README table format)\n\n${readmeTable(runs, files)}\n`);
+  }
 }

@@ -14,7 +14,7 @@ import { INSPECT_FLAG, inspectedHeap, type NodeHeapProbe } from './node-inspecto
 import { processTree } from './proc-stats.js';
 import { caddyConfig, haproxyConfig, nginxConfig } from './proxy-configs.js';
 
-export const PEER_NAMES = ['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy'] as const;
+export const PEER_NAMES = ['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy', 'node-floor'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 
 /** The sidecar under test: this checkout's build, or another build's main.js via WS_SIDECAR_CLI. */
@@ -81,8 +81,10 @@ export async function startPeer(name: PeerName, options: PeerOptions): Promise<R
     case 'haproxy':
     case 'caddy':
       return startNativePeer(name, options);
-    case 'http-proxy': {
-      const child = await startNodeChild('./http-proxy-peer.ts', [`http://127.0.0.1:${options.appPort}`], options.inspect ? [INSPECT_FLAG] : []);
+    case 'http-proxy':
+    case 'node-floor': {
+      const program = name === 'http-proxy' ? './http-proxy-peer.ts' : './node-floor-peer.ts';
+      const child = await startNodeChild(program, [`http://127.0.0.1:${options.appPort}`], options.inspect ? [INSPECT_FLAG] : []);
       const heap = options.inspect ? await inspectedHeap(child.child.stderr!, child.stderr, child.exited) : undefined;
       return { name, port: child.port, pids: () => [child.pid], heap, stop: () => child.stop() };
     }

@@ -19,10 +19,18 @@ export interface BenchFile {
 
 const COLUMNS: ReadonlyArray<{ peer: PeerName; title: string }> = [
   { peer: 'ws-sidecar', title: 'ws-sidecar' },
+  { peer: 'ws-sidecar-native', title: 'ws-sidecar, native plane' },
   { peer: 'nginx', title: 'nginx' },
   { peer: 'haproxy', title: 'HAProxy' },
   { peer: 'caddy', title: 'Caddy' },
   { peer: 'http-proxy', title: 'http-proxy' },
+  { peer: 'node-floor', title: 'Node floor' },
+];
+
+/** The ratio columns: each sidecar plane ÷ nginx, divided within each run. */
+const RATIOS: ReadonlyArray<{ peer: PeerName; title: string }> = [
+  { peer: 'ws-sidecar', title: 'ws-sidecar ÷ nginx' },
+  { peer: 'ws-sidecar-native', title: 'native ÷ nginx' },
 ];
 
 const ROWS: ReadonlyArray<{ title: string; read: (r: PeerResult) => number | undefined; unit: string; digits: number }> = [
@@ -31,6 +39,7 @@ const ROWS: ReadonlyArray<{ title: string; read: (r: PeerResult) => number | und
   { title: 'idle RSS per connection (9,000 conns, Node peers after GC)', read: (r) => (r.idle?.bytesPerConnection === undefined ? undefined : r.idle.bytesPerConnection / 1024), unit: ' KiB', digits: 1 },
   { title: 'CPU µs per handshake (open, echo, close; 50 openers)', read: (r) => r.storm?.cpuUsPerConnection, unit: '', digits: 0 },
   { title: 'handshakes/s (50 openers)', read: (r) => r.storm?.connectionsPerSecond, unit: '', digits: 0 },
+  { title: 'RSS per backpressured connection (200 readers that stop, 2 MiB each)', read: (r) => (r.backpressure?.bytesPerConnection === undefined ? undefined : r.backpressure.bytesPerConnection / 1024), unit: ' KiB', digits: 1 },
 ];
 
 export const TABLE_START = '<!-- bench-table:start (npx tsx load/readme-table.ts --write RUN.json...) -->';
@@ -50,23 +59,26 @@ function figure(run: BenchFile, peer: PeerName, read: (r: PeerResult) => number 
 
 export function readmeTable(runs: readonly BenchFile[], sources: readonly string[] = []): string {
   const lines = [
-    `| per … | ${COLUMNS.map((c) => c.title).join(' | ')} | ws-sidecar ÷ nginx |`,
-    `|---|${COLUMNS.map(() => '---').join('|')}|---|`,
+    `| per … | ${[...COLUMNS, ...RATIOS].map((c) => c.title).join(' | ')} |`,
+    `|---|${[...COLUMNS, ...RATIOS].map(() => '---').join('|')}|`,
   ];
   for (const row of ROWS) {
     const cells = COLUMNS.map((column) => {
       const value = median(runs.map((run) => figure(run, column.peer, row.read)).filter((v): v is number => v !== undefined));
       return value === undefined ? '—' : `${value.toFixed(row.digits)}${row.unit}`;
     });
-    const ratios = runs
-      .map((run) => {
-        const mine = figure(run, 'ws-sidecar', row.read);
-        const nginx = figure(run, 'nginx', row.read);
-        return mine === undefined || nginx === undefined || nginx <= 0 ? undefined : mine / nginx;
-      })
-      .filter((v): v is number => v !== undefined);
-    const ratio = median(ratios);
-    lines.push(`| ${row.title} | ${cells.join(' | ')} | ${ratio === undefined ? '—' : `${ratio.toFixed(2)}×`} |`);
+    const ratios = RATIOS.map(({ peer }) => {
+      const perRun = runs
+        .map((run) => {
+          const mine = figure(run, peer, row.read);
+          const nginx = figure(run, 'nginx', row.read);
+          return mine === undefined || nginx === undefined || nginx <= 0 ? undefined : mine / nginx;
+        })
+        .filter((v): v is number => v !== undefined);
+      const ratio = median(perRun);
+      return ratio === undefined ? '—' : `${ratio.toFixed(2)}×`;
+    });
+    lines.push(`| ${row.title} | ${[...cells, ...ratios].join(' | ')} |`);
   }
   const loads = runs.map((run) => run.loadAverage).filter((v): v is { start: number; end: number } => v !== undefined);
   const dates = runs.map((run) => run.when.slice(0, 10));

@@ -16,11 +16,11 @@ const outDir = mkdtempSync(join(tmpdir(), 'ws-sidecar-load-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe('load smoke', () => {
-  // Seven peers × six scenarios and the caps A/B: a budget for the whole run (270 s at load 6), not a speed assertion.
+  // Eight peers × six scenarios and the caps A/B: a budget for the whole run (270 s at load 6), not a speed assertion.
   it('bench --quick measures every peer installed here and writes JSON', { timeout: 600_000 }, async () => {
     const plan = parseBenchArgs(['--quick'], outDir);
     const { results, caps, markdown, file } = await runBench(plan);
-    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy']);
+    expect(results.map((r) => r.peer)).toEqual(['direct', 'ws-sidecar', 'ws-sidecar-native', 'nginx', 'haproxy', 'caddy', 'http-proxy', 'node-floor']);
     expect(results.find((r) => r.peer === 'ws-sidecar')?.skipped).toBeUndefined();
     if (NATIVE_REQUIRED) expect(results.find((r) => r.peer === 'ws-sidecar-native')?.skipped).toBeUndefined();
     for (const result of results) {
@@ -39,7 +39,7 @@ describe('load smoke', () => {
       expect(result.backpressure?.connections, result.peer).toBe(plan.backpressure.connections);
       if (result.peer !== 'direct') expect(result.idle?.rssAfterBytes, result.peer).toBeGreaterThan(0);
       // Node peers are read after a GC forced over their inspector, which also gives their JS heap.
-      const node = result.peer === 'ws-sidecar' || result.peer === 'ws-sidecar-native' || result.peer === 'http-proxy';
+      const node = ['ws-sidecar', 'ws-sidecar-native', 'http-proxy', 'node-floor'].includes(result.peer);
       expect(result.idle?.gcForced, result.peer).toBe(node);
       if (node) expect(result.idle?.heapAfterBytes, result.peer).toBeGreaterThan(0);
       else expect(result.idle?.heapAfterBytes, result.peer).toBeUndefined();
