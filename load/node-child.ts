@@ -16,10 +16,12 @@ export interface NodeChild {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs `load/<file>` with tsx (after `nodeArgs`); the program prints `{"port": n}` once it listens. */
-export async function startNodeChild(file: string, args: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<NodeChild> {
+/** Runs `load/<file>` with tsx (after `nodeArgs`, under `wrapper` if given); the program prints `{"port": n}` once it listens. */
+export async function startNodeChild(file: string, args: readonly string[] = [], nodeArgs: readonly string[] = [], wrapper: readonly string[] = []): Promise<NodeChild> {
   const path = fileURLToPath(new URL(file, import.meta.url));
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A wrapper (valgrind) execs node in its own place: the pid stays the program's.
+  const command = [...wrapper, process.execPath, ...nodeArgs, '--import', 'tsx', path, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);

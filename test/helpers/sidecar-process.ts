@@ -36,13 +36,19 @@ function testPlaneEnv(): Record<string, string> {
 }
 
 /** Runs `node dist/proxy/main.js ...args` (or another build's main.js); the caller passes --upstream etc. Ports default to 0. */
-export async function startSidecarProcess(args: string[], env: Record<string, string> = {}, cliPath = CLI_PATH, options: { openFilesLimit?: number } = {}): Promise<SidecarProcess> {
+export async function startSidecarProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  cliPath = CLI_PATH,
+  /** `wrapper`: a command that execs node in its own place (valgrind, strace), so the pid stays the sidecar's. */
+  options: { openFilesLimit?: number; wrapper?: readonly string[] } = {},
+): Promise<SidecarProcess> {
   const fullArgs = [cliPath, ...args];
   if (!args.some((arg) => arg.startsWith('--listen'))) fullArgs.push('--listen', '127.0.0.1:0');
   if (!args.some((arg) => arg.startsWith('--admin-listen'))) fullArgs.push('--admin-listen', '127.0.0.1:0');
   // prlimit execs node in its own place: the pid is the sidecar's.
-  const [command, commandArgs] =
-    options.openFilesLimit === undefined ? [process.execPath, fullArgs] : ['/usr/bin/prlimit', [`--nofile=${options.openFilesLimit}`, '--', process.execPath, ...fullArgs]];
+  const wrapper = [...(options.openFilesLimit === undefined ? [] : ['/usr/bin/prlimit', `--nofile=${options.openFilesLimit}`, '--']), ...(options.wrapper ?? [])];
+  const [command, commandArgs] = wrapper.length === 0 ? [process.execPath, fullArgs] : [wrapper[0]!, [...wrapper.slice(1), process.execPath, ...fullArgs]];
   const child = spawn(command, commandArgs, { env: { ...process.env, ...testPlaneEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const waiters: Array<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
