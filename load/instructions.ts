@@ -1,9 +1,9 @@
 // `npx tsx load/instructions.ts [--handshakes N] [--warmup N] [--keep DIR] CLI [CLI ...]`: user-space
 // instructions per handshake of each sidecar build (its main.js), counted by valgrind's
 // callgrind over N sequential storm handshakes (open, one 128 B echo, close) after a
-// warm-up that lets V8 tier its code up. Unlike CPU time this count hardly moves with the
-// machine's load, so one technique's share can be read to a few percent where a CPU A/B
-// needs many rounds; the kernel's side is not in it (load/syscall-count.ts counts the
+// warm-up that lets V8 tier its code up. Unlike CPU time this count does not move with the
+// machine's load (two runs of one build: 7% apart on the event loop, 12% on the helpers),
+// so a technique worth ~10% shows in one run where a CPU A/B needs many rounds; the kernel's side is not in it (load/syscall-count.ts counts the
 // calls). `node-floor` as a CLI counts load/node-floor-peer.ts, the least a Node tunnel does.
 // `--keep DIR` keeps each build's callgrind dumps there (build1.01 for its main thread, …)
 // for callgrind_annotate. The event loop's count is the one to compare: the helper threads'
