@@ -25,7 +25,7 @@ import { checkReadiness } from './admin/readiness.js';
 import { Fleet } from './fleet/fleet.js';
 import { budgetSize } from './memory/budget-size.js';
 import { MemoryBudget, MEMORY_PRESSURE } from './memory/memory-budget.js';
-import { MemorySignal } from './memory/memory-signal.js';
+import { GROWTH_TOLERANCE, MemorySignal } from './memory/memory-signal.js';
 import { heapCollector } from './memory/heap-collector.js';
 import { RegistryReadThrottle } from './data-path/read-throttle.js';
 
@@ -53,7 +53,7 @@ export async function startSidecar(config: Config, logger: Logger, dataPlane: Da
   const throttle = new RegistryReadThrottle(registry, dataPlane, () => upgrades.pendingHandshakes);
   const memory = new MemoryBudget(
     budget.bytes,
-    new MemorySignal(),
+    new MemorySignal(budget.bytes * GROWTH_TOLERANCE),
     throttle,
     {
       stateChanged: (from, to, sample) => {

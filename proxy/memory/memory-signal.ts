@@ -14,9 +14,12 @@
 // grew)), a free adds to the kept pages, and RSS growth nobody explains still counts
 // (used += accounted + max(grew, 0)). Used stays between "what is live plus the empty
 // process" and RSS.
-// The credit is never reset: an earlier version measured "freed since RSS was last at
-// its high", and one late page of growth with every connection already gone wiped the
-// credit and kept a pod unready for good (seen in CI: 138 MiB "used" of 150, V8 at 27).
+// Except when RSS passes the RSS of its last reset by more than a tolerance (2% of the
+// budget): then it is new memory whatever the accounting says, "used" is RSS and the
+// credit starts again — without it, frees during a ramp-up let RSS run past the budget
+// (seen in CI: 157 MiB of 150). An earlier version reset at every new high, and one late
+// page of growth with every connection gone wiped the credit and kept a pod unready for
+// good (seen in CI: 138 MiB "used" of 150, V8 at 27): creep within the tolerance does not.
 // The native cost per connection is estimated at each RSS high with enough connections
 // to say something: the RSS not explained by live bytes beyond the start, over them.
 
@@ -37,10 +40,19 @@ export interface MemoryReading {
 /** Below this many connections a high says nothing about their cost (one page of noise per connection). */
 export const MIN_CONNECTIONS_TO_ESTIMATE = 100;
 
+/** The share of the budget RSS may grow past its last reset before it counts in full. */
+export const GROWTH_TOLERANCE = 0.02;
+
 export class MemorySignal {
   private start: MemoryReading | undefined;
   private previous: MemoryReading | undefined;
   private highRss = 0;
+  /** RSS when "used" was last set to RSS. */
+  private resetRss = 0;
+
+  /** `toleranceBytes`: how far RSS may grow past its last reset on the running figure. */
+  constructor(private readonly toleranceBytes = 0) {}
+
   private nativePerConnection = 0;
   private used = 0;
 
@@ -65,8 +77,12 @@ export class MemorySignal {
     const floor = Math.min(now.rss, Math.max(0, now.live + start.rss - start.live));
     const grew = now.rss - previous.rss;
     const step = accounted >= 0 ? Math.max(accounted, grew) : accounted + Math.max(grew, 0);
-    this.used = this.previous === undefined ? now.rss : this.used + step;
-    this.used = Math.min(now.rss, Math.max(floor, this.used));
+    if (this.previous === undefined || now.rss > this.resetRss + this.toleranceBytes) {
+      this.used = now.rss;
+      this.resetRss = now.rss;
+    } else {
+      this.used = Math.min(now.rss, Math.max(floor, this.used + step));
+    }
     this.previous = now;
     return { rssBytes: now.rss, liveBytes: now.live, usedBytes: this.used };
   }

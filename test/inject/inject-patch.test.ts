@@ -44,6 +44,9 @@ describe('createPatch', () => {
   it('turns any JSON document into any other (property)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (before, after) => {
+        // The oracle, fast-json-patch, refuses to touch __proto__ and constructor/prototype
+        // (the API server has no such rule): those keys are the case above, not this one.
+        fc.pre(![before, after].some((doc) => /"(__proto__|prototype)"/.test(JSON.stringify(doc))));
         const patch = createPatch(before, after) as jsonpatch.Operation[];
         const result = jsonpatch.applyPatch(structuredClone(before), patch, true, false).newDocument;
         expect(result).toEqual(after);

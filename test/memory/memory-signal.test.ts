@@ -5,8 +5,11 @@ import { MemorySignal, type MemoryReading } from '../../proxy/memory/memory-sign
 
 const MiB = 2 ** 20;
 
+/** 2% of a 150 MiB budget, as the sidecar sets it. */
+const TOLERANCE = 3 * MiB;
+
 function feed(readings: MemoryReading[]): number[] {
-  const signal = new MemorySignal();
+  const signal = new MemorySignal(TOLERANCE);
   return readings.map((reading) => signal.next(reading).usedBytes / MiB);
 }
 
@@ -28,10 +31,10 @@ describe('memory signal', () => {
   });
 
   it('never falls below what is live plus the empty process when the cost estimate moves', () => {
-    // 1,000 connections at 50 KiB each; at a later high 500 explain 60 MiB (120 KiB each):
+    // 1,000 connections at 50 KiB each; at a later high 500 explain 52 MiB (~104 KiB each):
     // closing them at the new price would take "used" to 55, below the 60 + 20 that must exist.
-    const used = feed([at(80, 20, 0), at(130, 20, 1000), at(130, 20, 500), at(140, 20, 500), at(140, 20, 0)]);
-    expect(used.slice(0, 4)).toEqual([80, 130, 105, 115]);
+    const used = feed([at(80, 20, 0), at(130, 20, 1000), at(130, 20, 500), at(132, 20, 500), at(132, 20, 0)]);
+    expect(used.slice(0, 4)).toEqual([80, 130, 105, 107]);
     expect(used[4]).toBeCloseTo(80);
   });
 
@@ -45,17 +48,23 @@ describe('memory signal', () => {
   });
 
   it('serves allocations from kept pages before counting RSS growth, and never says more than RSS', () => {
-    const used = feed([at(80, 20, 0), at(130, 50, 1000), at(130, 20, 0), at(130, 40, 0), at(135, 70, 0), at(135, 90, 0)]);
+    const used = feed([at(80, 20, 0), at(130, 50, 1000), at(130, 20, 0), at(130, 40, 0), at(132, 70, 0), at(132, 90, 0)]);
     expect(used[2]).toBeCloseTo(80);
     expect(used[3]).toBeCloseTo(100); // 20 MiB allocated, RSS flat: taken from kept pages
-    expect(used[4]).toBeCloseTo(130); // 30 more, RSS up 5: 25 from kept pages, 5 from the kernel
-    expect(used[5]).toBe(135); // 20 more with RSS flat: all of RSS, and no more
+    expect(used[4]).toBeCloseTo(130); // 30 more, RSS up 2: 28 from kept pages, 2 from the kernel
+    expect(used[5]).toBe(132); // 20 more with RSS flat: all of RSS, and no more
   });
 
   it('counts growth nobody explains, even while the accounting shrinks', () => {
-    const used = feed([at(80, 20, 0), at(130, 50, 1000), at(130, 30, 1000), at(140, 25, 1000)]);
+    const used = feed([at(80, 20, 0), at(130, 50, 1000), at(130, 30, 1000), at(132, 25, 1000)]);
     expect(used[2]).toBeCloseTo(110);
-    expect(used[3]).toBeCloseTo(110 - 5 + 10);
+    expect(used[3]).toBeCloseTo(110 - 5 + 2);
+  });
+
+  it('is RSS again once RSS passes its last reset by more than the tolerance, whatever was freed meanwhile (the second CI failure)', () => {
+    // A ramp-up with the GC freeing as it goes: the frees must not let RSS run past the budget.
+    const used = feed([at(80, 20, 0), at(100, 40, 500), at(102, 20, 500), at(104, 20, 500), at(104, 10, 500)]);
+    expect(used).toEqual([80, 100, 82, 104, 94]);
   });
 
   it('does not estimate the cost of a connection from a handful of them', () => {
