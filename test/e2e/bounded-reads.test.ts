@@ -1,16 +1,15 @@
 // Bounded reads of the app's socket (data-path/bounded-reads.ts): the 101 and whatever the app
 // pipelined after it in the same write still arrive whole, and a client that stops reading
 // leaves at most one 16 KiB read queued for it in the sidecar (Node's own reads took 64 KiB).
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseExposition, sample, scrape } from '../helpers/admin-client.js';
+import { startHandshakeApp, switchingProtocols } from '../helpers/raw.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
 import { START_STREAM, startStreamApp } from '../helpers/stream-app.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const READ_BYTES = 16 * 1024;
 
 function binaryFrame(payload: Buffer): Buffer {
@@ -25,24 +24,9 @@ describe('bounded reads of the app', () => {
   it('delivers a 200 KiB message the app wrote in the same write as its 101', async () => {
     const payload = Buffer.alloc(200 * 1024);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
-    const sockets: Socket[] = [];
-    const app = createServer((socket) => {
-      sockets.push(socket);
-      socket.on('error', () => undefined);
-      let head = '';
-      socket.on('data', (chunk: Buffer) => {
-        head += chunk.toString('latin1');
-        const key = /Sec-WebSocket-Key: (\S+)/i.exec(head);
-        if (!head.includes('\r\n\r\n') || !key) return;
-        head = '';
-        const accept = createHash('sha1').update(key[1] + GUID).digest('base64');
-        // One write: the head, then more than ten reads' worth of frame.
-        const answer = Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, 'latin1');
-        socket.write(Buffer.concat([answer, binaryFrame(payload)]));
-      });
-    }).listen(0, '127.0.0.1');
-    await once(app, 'listening');
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${(app.address() as AddressInfo).port}`]);
+    // One write: the head, then more than ten reads' worth of frame.
+    const app = await startHandshakeApp((socket, accept) => socket.write(Buffer.concat([Buffer.from(switchingProtocols(accept), 'latin1'), binaryFrame(payload)])));
+    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
     try {
       const ws = new WebSocket(`ws://127.0.0.1:${sidecar.dataPort}/`);
       const message = new Promise<Buffer>((resolve) => ws.once('message', (data: Buffer) => resolve(data)));
@@ -51,8 +35,7 @@ describe('bounded reads of the app', () => {
       ws.terminate();
     } finally {
       sidecar.kill();
-      for (const socket of sockets) socket.destroy();
-      app.close();
+      await app.close();
     }
   });
 

@@ -1,17 +1,15 @@
 // HTTP edges as nginx and Envoy handle them: interim 1xx answers before the 101, HTTP/1.0
 // without Host and with an upgrade, and a non-WebSocket upgrade offer that carries a body.
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { nextMessage, openClient, closed } from '../helpers/apps.js';
 import { parseExposition, sample, scrape } from '../helpers/admin-client.js';
 import { startPythonEchoApp } from '../helpers/python-app.js';
+import { startHandshakeApp, switchingProtocols } from '../helpers/raw.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
 import { withSidecar } from '../helpers/with-sidecar.js';
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** Writes `request` on a fresh connection and reads until the peer ends (or `until` matches). */
 async function exchange(port: number, request: string | Buffer[], until?: RegExp): Promise<string> {
@@ -114,24 +112,12 @@ describe('HTTP edges', () => {
 
   it('relays a 103 Early Hints before the 101 and tunnels after it', async () => {
     // An app that sends an interim answer first, then upgrades and greets.
-    const sockets: Socket[] = [];
-    const app = createServer((socket) => {
-      sockets.push(socket);
-      socket.on('error', () => undefined);
-      let head = '';
-      socket.on('data', (chunk: Buffer) => {
-        head += chunk.toString('latin1');
-        const key = /Sec-WebSocket-Key: (\S+)/i.exec(head);
-        if (!head.includes('\r\n\r\n') || !key) return;
-        head = '';
-        const accept = createHash('sha1').update(key[1] + GUID).digest('base64');
-        socket.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n');
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-        socket.write(Buffer.from([0x81, 0x05, ...Buffer.from('hello')]));
-      });
-    }).listen(0, '127.0.0.1');
-    await once(app, 'listening');
-    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${(app.address() as AddressInfo).port}`]);
+    const app = await startHandshakeApp((socket, accept) => {
+      socket.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n');
+      socket.write(switchingProtocols(accept));
+      socket.write(Buffer.from([0x81, 0x05, ...Buffer.from('hello')]));
+    });
+    const sidecar = await startSidecarProcess(['--upstream', `http://127.0.0.1:${app.port}`]);
     try {
       const raw = await exchange(sidecar.dataPort, 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', /hello$/);
       expect(raw).toMatch(/^HTTP\/1.1 103 Early Hints\r\nLink: <\/app.css>; rel=preload\r\n\r\nHTTP\/1.1 101 Switching Protocols\r\n/);
@@ -146,8 +132,7 @@ describe('HTTP edges', () => {
       expect(sample(series, 'ws_sidecar_connections_total', { outcome: 'upstream_failed' })).toBe(0);
     } finally {
       sidecar.kill();
-      for (const socket of sockets) socket.destroy();
-      app.close();
+      await app.close();
     }
   });
 });

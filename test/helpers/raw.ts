@@ -20,8 +20,24 @@ export async function rawUpgrade(port: number, path = '/'): Promise<{ socket: So
   }
 }
 
-/** A WebSocket "app" that completes handshakes and then ignores everything it is sent. */
-export async function startSilentApp(): Promise<{ port: number; sockets: Socket[]; server: Server; close(): Promise<void> }> {
+/** The 101 a WebSocket app answers an upgrade with. */
+export function switchingProtocols(accept: string): string {
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`;
+}
+
+export interface RawApp {
+  readonly port: number;
+  readonly sockets: Socket[];
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * A WebSocket "app" written by hand: once a connection's upgrade head has come, `answer`
+ * writes whatever the case needs (the 101, interim answers, frames) with the key's
+ * Sec-WebSocket-Accept; everything sent after the head is read and discarded.
+ */
+export async function startHandshakeApp(answer: (socket: Socket, accept: string) => void): Promise<RawApp> {
   const sockets: Socket[] = [];
   const server = createServer((socket) => {
     sockets.push(socket);
@@ -32,9 +48,7 @@ export async function startSilentApp(): Promise<{ port: number; sockets: Socket[
       const match = /Sec-WebSocket-Key: (\S+)/i.exec(head);
       if (!head.includes('\r\n\r\n') || !match) return;
       socket.off('data', onData);
-      const accept = createHash('sha1').update(match[1] + GUID).digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-      // From here on: read and discard, never answer.
+      answer(socket, createHash('sha1').update(match[1] + GUID).digest('base64'));
       socket.resume();
     };
     socket.on('data', onData);
@@ -51,6 +65,11 @@ export async function startSilentApp(): Promise<{ port: number; sockets: Socket[
       await once(server, 'close');
     },
   };
+}
+
+/** A WebSocket "app" that completes handshakes and then ignores everything it is sent. */
+export function startSilentApp(): Promise<RawApp> {
+  return startHandshakeApp((socket, accept) => socket.write(switchingProtocols(accept)));
 }
 
 /** Decodes the first unmasked close frame in `bytes`: code and reason. */
