@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
-import { START_STREAM, type StreamAppStats } from '../test/helpers/stream-app.js';
+import { START_STREAM, untilStalled, type StreamAppStats } from '../test/helpers/stream-app.js';
 import { closeClients, openClients } from './client-pool.js';
 import { startNodeChild } from './node-child.js';
 import { peerUnavailable, startPeer, type PeerName } from './peers.js';
@@ -94,16 +94,7 @@ export async function runSlowReaders(peerName: PeerName, clients: number, sideca
     for (const ws of sockets) socketOf(ws).pause();
     for (const ws of sockets) ws.send(START_STREAM);
     const stallStarted = Date.now();
-    let last = -1;
-    let still = 0;
-    for (;;) {
-      await sleep(STALL_READING_MS);
-      const stats = await appStats(app.port);
-      still = stats.streaming === clients && stats.deliveredBytes === last ? still + 1 : 0;
-      if (still === STALL_READINGS) break;
-      last = stats.deliveredBytes;
-      if (Date.now() - stallStarted > STALL_LIMIT_MS) throw new Error(`${peerName}: streams still moving after ${STALL_LIMIT_MS} ms (${JSON.stringify(stats)})`);
-    }
+    await untilStalled(() => appStats(app.port), { everyMs: STALL_READING_MS, readings: STALL_READINGS, streaming: clients, withinMs: STALL_LIMIT_MS, what: `${peerName}: streams` });
     const stallMs = Date.now() - stallStarted - STALL_READINGS * STALL_READING_MS;
     const rssStalledBytes = rss();
     const liveStalledBytes = await liveBytes(peer.adminPort);

@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { parseExposition, sample, scrape } from '../helpers/admin-client.js';
 import { startHandshakeApp, switchingProtocols } from '../helpers/raw.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
-import { START_STREAM, startStreamApp } from '../helpers/stream-app.js';
+import { START_STREAM, startStreamApp, untilStalled } from '../helpers/stream-app.js';
 
 const READ_BYTES = 16 * 1024;
 
@@ -52,14 +52,7 @@ describe('bounded reads of the app', () => {
         ws.send(START_STREAM);
         clients.push(ws);
       }
-      // Stalled when the app's bytes stop moving for two readings in a row.
-      let last = -1;
-      for (let still = 0; still < 2; ) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        const { deliveredBytes, streaming } = app.stats();
-        still = streaming === clients.length && deliveredBytes === last ? still + 1 : 0;
-        last = deliveredBytes;
-      }
+      await untilStalled(() => app.stats(), { everyMs: 300, streaming: clients.length, withinMs: 60_000 });
       const queued = sample(parseExposition(await scrape(sidecar.adminPort)), 'ws_sidecar_memory_queued_bytes');
       console.info(`bounded reads: ${queued} bytes queued for ${clients.length} stalled clients`);
       expect(queued).toBeGreaterThan(0);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseExposition, sample, scrape } from '../helpers/admin-client.js';
 import { startSidecarProcess } from '../helpers/sidecar-process.js';
-import { START_STREAM, STOP_STREAM, startStreamApp, type StreamApp } from '../helpers/stream-app.js';
+import { START_STREAM, STOP_STREAM, startStreamApp, untilStalled } from '../helpers/stream-app.js';
 
 const MiB = 2 ** 20;
 const BUDGET_MIB = 150;
@@ -56,23 +56,6 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
   }
 }
 
-/** Resolves once the app's bytes stop moving for two readings in a row (every stream has stalled). */
-async function stalled(app: StreamApp): Promise<void> {
-  let last = -1;
-  let still = 0;
-  await until(
-    'the streams to stall',
-    async () => {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const { deliveredBytes } = app.stats();
-      still = deliveredBytes === last ? still + 1 : 0;
-      last = deliveredBytes;
-      return still >= 2 || undefined;
-    },
-    30_000,
-  );
-}
-
 /** A client that sends a message, waits for its echo, and goes on: how many came back. */
 function fastClient(ws: WebSocket): { echoes: () => number; stop: () => void } {
   let echoes = 0;
@@ -116,7 +99,7 @@ describe('memory budget', () => {
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-      await stalled(app);
+      await untilStalled(() => app.stats(), { everyMs: 500, withinMs: 30_000, what: 'the streams' });
       const echoesAtStall = fast.echoes();
 
       // The budget acted: upgrades refused as at the cap, readiness off, with the reason.

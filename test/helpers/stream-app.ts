@@ -35,6 +35,38 @@ export interface StreamApp {
   close(): Promise<void>;
 }
 
+export interface StallOptions {
+  /** How far apart the readings are. */
+  readonly everyMs: number;
+  /** Readings in a row with no byte delivered (2 by default). */
+  readonly readings?: number;
+  /** When given, also wait until this many connections are being streamed to. */
+  readonly streaming?: number;
+  /** Throws past this, naming `what` and the last stats. */
+  readonly withinMs: number;
+  readonly what?: string;
+}
+
+/**
+ * Resolves once every stream has stalled: the app's delivered bytes did not move for
+ * `readings` readings in a row (after the first). `stats` may come from another process.
+ */
+export async function untilStalled(stats: () => StreamAppStats | Promise<StreamAppStats>, options: StallOptions): Promise<StreamAppStats> {
+  const started = Date.now();
+  const readings = options.readings ?? 2;
+  let last = -1;
+  let still = 0;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, options.everyMs));
+    const now = await stats();
+    const streaming = options.streaming === undefined || now.streaming === options.streaming;
+    still = streaming && now.deliveredBytes === last ? still + 1 : 0;
+    if (still === readings) return now;
+    last = now.deliveredBytes;
+    if (Date.now() - started > options.withinMs) throw new Error(`${options.what ?? 'streams'}: still moving after ${options.withinMs} ms (${JSON.stringify(now)})`);
+  }
+}
+
 export async function startStreamApp(): Promise<StreamApp> {
   const message = Buffer.alloc(STREAM_MESSAGE_BYTES, 0x5a);
   // GET / answers the stats as JSON: the load scenario reads them from another process.
