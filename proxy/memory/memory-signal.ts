@@ -49,12 +49,11 @@ export class MemorySignal {
   private highRss = 0;
   /** RSS when "used" was last set to RSS. */
   private resetRss = 0;
+  private nativePerConnection = 0;
+  private used = 0;
 
   /** `toleranceBytes`: how far RSS may grow past its last reset on the running figure. */
   constructor(private readonly toleranceBytes = 0) {}
-
-  private nativePerConnection = 0;
-  private used = 0;
 
   /** Reads this process: `nativeQueuedBytes` and `connections` come from the data path. */
   read(nativeQueuedBytes: number, connections: number): MemorySample {
