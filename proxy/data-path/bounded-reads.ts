@@ -100,7 +100,8 @@ export function connectBounded(host: string, port: number): Socket {
     reader!.onRead(nread);
     return true;
   };
-  const socket = connect({ host, port, onread: { buffer: () => readView, callback } });
+  // noDelay here, not in the tunnel: the native plane takes the fd over without a JS tunnel.
+  const socket = connect({ host, port, noDelay: true, onread: { buffer: () => readView, callback } });
   reader = new BoundedReader(socket);
   readers.set(socket, reader);
   return socket;

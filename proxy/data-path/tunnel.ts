@@ -53,8 +53,6 @@ export class Tunnel implements PumpOwner {
     private readonly options: TunnelOptions,
     private readonly observer: TunnelObserver,
   ) {
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
     this.toApp = new Pump(client, upstream, true, this);
     this.toClient = new Pump(upstream, client, false, this);
     if (options.pingIntervalMs > 0) this.toApp.consumePongs();
