@@ -106,7 +106,11 @@ uint32_t Engine::Adopt(int clientFd, int upstreamFd, const uint8_t* clientHead, 
     t.sides[kClient].fd = clientFd;
     t.sides[kUpstream].fd = upstreamFd;
     t.sides[kUpstream].autoEnd = true;
-    for (int fd : {clientFd, upstreamFd}) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    // A dup shares Node's O_NONBLOCK (one open file description): set only if it is missing.
+    for (int fd : {clientFd, upstreamFd}) {
+      const int flags = fcntl(fd, F_GETFL);
+      if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
     if (consumePongs) {
       t.directions[kToApp].consumingPongs = true;
       t.directions[kToApp].scanner.stopBeforeControl = true;
