@@ -52,8 +52,8 @@ export class MemorySignal {
   private nativePerConnection = 0;
   private used = 0;
 
-  /** `toleranceBytes`: how far RSS may grow past its last reset on the running figure. */
-  constructor(private readonly toleranceBytes = 0) {}
+  /** `toleranceBytes`: how far RSS may grow past its last reset on the running figure (budget × GROWTH_TOLERANCE). */
+  constructor(private readonly toleranceBytes: number) {}
 
   /** Reads this process: `nativeQueuedBytes` and `connections` come from the data path. */
   read(nativeQueuedBytes: number, connections: number): MemorySample {

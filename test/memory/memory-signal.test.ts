@@ -1,12 +1,12 @@
 // The "used" figure the budget compares, fed sequences of readings (pure: no memory is
 // read here; test/e2e/memory-budget.test.ts drives a real process to the budget and back).
 import { describe, expect, it } from 'vitest';
-import { MemorySignal, type MemoryReading } from '../../proxy/memory/memory-signal.js';
+import { GROWTH_TOLERANCE, MemorySignal, type MemoryReading } from '../../proxy/memory/memory-signal.js';
 
 const MiB = 2 ** 20;
 
-/** 2% of a 150 MiB budget, as the sidecar sets it. */
-const TOLERANCE = 3 * MiB;
+/** A 150 MiB budget's tolerance, as the sidecar sets it (3 MiB). */
+const TOLERANCE = 150 * MiB * GROWTH_TOLERANCE;
 
 function feed(readings: MemoryReading[]): number[] {
   const signal = new MemorySignal(TOLERANCE);
