@@ -42,9 +42,11 @@ async function traced(pid: number, during: () => Promise<void>): Promise<string[
 
 /** Whether `fd`, from the line that made it on, was set TCP_NODELAY before it was closed. */
 function noDelayAfter(lines: string[], made: number, fd: number): boolean {
+  const closed = new RegExp(`close\\(${fd}\\)`);
+  const noDelay = new RegExp(`setsockopt\\(${fd}, SOL_TCP, TCP_NODELAY, \\[1\\]`);
   for (const line of lines.slice(made + 1)) {
-    if (new RegExp(`close\\(${fd}\\)`).test(line)) return false;
-    if (new RegExp(`setsockopt\\(${fd}, SOL_TCP, TCP_NODELAY, \\[1\\]`).test(line)) return true;
+    if (closed.test(line)) return false;
+    if (noDelay.test(line)) return true;
   }
   return false;
 }
